@@ -1,0 +1,646 @@
+"""The host's entry point: :class:`Fieldlink`."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+
+from ._context import ProviderContext
+from ._crypto import Keyring, keyring_from_env, keyring_from_file
+from ._paths import data_dir
+from ._plugins import LoadedProvider, PluginFailure, PluginRegistry
+from ._store import DATABASE_URL_ENV, Store
+from .errors import (
+    AuthFlowError,
+    AuthorizationDenied,
+    ConfigurationError,
+    CredentialInvalid,
+    CredentialRevoked,
+    FieldlinkError,
+    PluginError,
+    ProviderError,
+)
+from .http import HttpClient, iter_pages, make_session
+from .models import (
+    AppRegistration,
+    AuthRequest,
+    AuthSession,
+    Credential,
+    CredentialStatus,
+    Event,
+    Form,
+    Grant,
+    Page,
+    ProviderInfo,
+    Redirect,
+    Resource,
+)
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_URL_ENV = "FIELDLINK_SANDBOX_URL"
+#: How long a consent flow may take, from start to callback.
+AUTH_SESSION_LIFETIME = timedelta(minutes=10)
+#: An access token this close to expiry is refreshed before it is handed out.
+DEFAULT_REFRESH_MARGIN = timedelta(minutes=5)
+#: How long a process trusts its in-memory copy of a credential before reading the
+#: store again (another process may have deleted it or marked it invalid).
+DEFAULT_CACHE_SECONDS = 10.0
+
+
+@attrs.frozen
+class AuthStart:
+    """Where a connection begins: a URL to send the user to, or a form to show."""
+
+    provider: str
+    state: str = attrs.field(repr=False)
+    expires_at: datetime
+    url: str | None = None
+    form: Form | None = None
+
+    @property
+    def kind(self) -> str:
+        return "redirect" if self.url is not None else "form"
+
+
+@attrs.frozen
+class Connection:
+    """A completed connection: the stored credential, and a further step if any."""
+
+    credential: Credential
+    next_step_url: str | None = None
+
+
+@attrs.define
+class _Cached:
+    credential: Credential
+    usable_until: float
+    checked_until: float
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'fieldlink.db'}"
+
+
+def _wrap_plugin_errors(provider: str, hook: str):  # type: ignore[no-untyped-def]
+    """Let fieldlink errors through; report anything else as the plugin's fault."""
+
+    def decorate(call):  # type: ignore[no-untyped-def]
+        @functools.wraps(call)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return call(*args, **kwargs)
+            except FieldlinkError:
+                raise
+            except Exception as exc:
+                raise PluginError(
+                    f"the {provider} plugin failed in {hook}: {type(exc).__name__}",
+                    provider=provider,
+                ) from exc
+
+        return wrapper
+
+    return decorate
+
+
+class Fieldlink:
+    """Connect users to providers, store their credentials, and keep them usable.
+
+    ``database_url`` defaults to ``FIELDLINK_DATABASE_URL``, else an SQLite file in
+    the user's data directory. ``secret_key`` (one Fernet key, or several with the
+    encrypting one first) defaults to ``FIELDLINK_SECRET_KEY``, else, for the default
+    SQLite file only, a key file beside it. ``endpoints`` overrides provider URLs
+    (``{"john-deere": {"token_url": ...}}``); ``sandbox_url`` points every provider
+    at a running ``fieldlink sandbox``. ``settings`` holds per-provider options
+    (``{"john-deere": {"pkce": True}}``).
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        secret_key: str | list[str] | None = None,
+        endpoints: Mapping[str, Mapping[str, str]] | None = None,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+        sandbox_url: str | None = None,
+        refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+        registry: PluginRegistry | None = None,
+    ) -> None:
+        self._database_url = database_url or os.environ.get(DATABASE_URL_ENV)
+        self._secret_key = secret_key
+        self._endpoint_overrides = {k: dict(v) for k, v in (endpoints or {}).items()}
+        self._settings = {k: dict(v) for k, v in (settings or {}).items()}
+        self._sandbox_url = sandbox_url or os.environ.get(SANDBOX_URL_ENV) or None
+        self.refresh_margin = refresh_margin
+        self.cache_seconds = cache_seconds
+        self._registry = registry
+        self._store: Store | None = None
+        self._cache: dict[tuple[str, str], _Cached] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"Fieldlink(store={self._store!r})"
+
+    # Setup
+
+    @property
+    def registry(self) -> PluginRegistry:
+        if self._registry is None:
+            registry = PluginRegistry()
+            registry.load_entry_points()
+            self._registry = registry
+        return self._registry
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            url = self._database_url or _default_database_url()
+            self._store = Store(url, self._keyring(default_store=self._database_url is None))
+        return self._store
+
+    def _keyring(self, *, default_store: bool) -> Keyring:
+        if self._secret_key:
+            keys = [self._secret_key] if isinstance(self._secret_key, str) else self._secret_key
+            return Keyring(list(keys))
+        from_env = keyring_from_env()
+        if from_env is not None:
+            return from_env
+        if not default_store:
+            raise ConfigurationError(
+                f"{DATABASE_URL_ENV} names a database but FIELDLINK_SECRET_KEY is not set; "
+                "every process sharing a database needs the same key "
+                "(make one with `fieldlink keys generate`)"
+            )
+        return keyring_from_file(data_dir() / "secret.key")
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> Fieldlink:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Providers
+
+    def providers(self) -> Mapping[str, ProviderInfo]:
+        return self.registry.describe()
+
+    def plugin_failures(self) -> list[PluginFailure]:
+        return list(self.registry.failures)
+
+    def provider(self, provider: str) -> LoadedProvider:
+        return self.registry.provider(provider)
+
+    def validate(self, provider: str, payload: Any) -> None:
+        """Raise CredentialValidationError unless ``payload`` fits the provider's schema."""
+        self.registry.provider(provider).schema.validate(payload)
+
+    def _environment(self, loaded: LoadedProvider, environment: str | None) -> str:
+        environments = loaded.info.environments
+        if environment is None:
+            return environments[0]
+        if environment not in environments:
+            raise ConfigurationError(
+                f"{loaded.info.id} has no environment {environment!r}; "
+                f"use one of {', '.join(environments)}",
+                provider=loaded.info.id,
+            )
+        return environment
+
+    def override_endpoints(self, provider: str, endpoints: Mapping[str, str]) -> None:
+        """Send ``provider``'s calls to other URLs (an emulator, a proxy)."""
+        self._endpoint_overrides.setdefault(provider, {}).update(endpoints)
+
+    def _endpoints(self, loaded: LoadedProvider, environment: str) -> dict[str, str]:
+        endpoints = dict(loaded.info.endpoints[environment])
+        if self._sandbox_url:
+            from .sandbox import sandbox_endpoints
+
+            endpoints.update(sandbox_endpoints(self.registry, loaded.info.id, self._sandbox_url))
+        endpoints.update(self._endpoint_overrides.get(loaded.info.id, {}))
+        return endpoints
+
+    def _http(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = make_session()
+        return session
+
+    def _context(
+        self, provider: str, environment: str | None, *, credential_id: str | None = None
+    ) -> ProviderContext:
+        loaded = self.registry.provider(provider)
+        environment = self._environment(loaded, environment)
+        http = HttpClient(
+            self._http(), provider, on_response=self._call_recorder(credential_id)
+        )
+        return ProviderContext(
+            provider=loaded.info,
+            environment=environment,
+            endpoints=self._endpoints(loaded, environment),
+            settings=self._settings.get(provider, {}),
+            app=self.store.get_app(provider, environment),
+            http=http,
+        )
+
+    def _call_recorder(self, credential_id: str | None):  # type: ignore[no-untyped-def]
+        if credential_id is None:
+            return None
+
+        def record(method: str, url: str, status: int) -> None:
+            pending = getattr(self._local, "pending_calls", None)
+            if pending is not None:
+                # Under the refresh lock, events are written in the lock's transaction.
+                pending.append((method, url, status))
+            else:
+                self.store.add_event(
+                    credential_id, "provider_call", status_code=status, message=f"{method} {url}"
+                )
+
+        return record
+
+    def _call(self, provider: str, hook: str, **kwargs: Any) -> Any:
+        return _wrap_plugin_errors(provider, hook)(self.registry.call)(provider, hook, **kwargs)
+
+    # App registrations
+
+    def register_app(
+        self, provider: str, fields: Mapping[str, Any], *, environment: str | None = None
+    ) -> AppRegistration:
+        """Store the host's client id and secrets at ``provider`` for ``environment``."""
+        loaded = self.registry.provider(provider)
+        environment = self._environment(loaded, environment)
+        issues = loaded.schema.app_subset_issues(fields)
+        if issues:
+            from .errors import CredentialValidationError
+
+            raise CredentialValidationError(provider, issues, schema=str(loaded.schema.path))
+        return self.store.put_app(provider, environment, fields, loaded.schema.secret_fields)
+
+    def apps(self) -> list[AppRegistration]:
+        return self.store.list_apps()
+
+    def delete_app(self, provider: str, environment: str) -> bool:
+        return self.store.delete_app(provider, environment)
+
+    # Connecting users
+
+    def start_auth(
+        self,
+        user_id: str,
+        provider: str,
+        *,
+        redirect_uri: str = "",
+        environment: str | None = None,
+        scopes: tuple[str, ...] = (),
+    ) -> AuthStart:
+        """Begin connecting ``user_id``: a URL to send them to, or a form to show them."""
+        from authlib.common.security import generate_token
+        from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+        context = self._context(provider, environment)
+        state = generate_token(43)
+        verifier = generate_token(64)
+        request = AuthRequest(
+            user_id=user_id,
+            state=state,
+            redirect_uri=redirect_uri,
+            code_challenge=create_s256_code_challenge(verifier),
+            scopes=scopes,
+        )
+        answer = self._call(provider, "start_auth", context=context, request=request)
+        if isinstance(answer, Redirect) and not redirect_uri:
+            raise ConfigurationError(
+                f"{provider} sends users back to a redirect_uri; pass one to start_auth",
+                provider=provider,
+            )
+        expires_at = datetime.now(UTC) + AUTH_SESSION_LIFETIME
+        session = AuthSession(
+            user_id=user_id,
+            provider=provider,
+            environment=context.environment,
+            redirect_uri=redirect_uri,
+            code_verifier=verifier,
+            scopes=scopes,
+            expires_at=expires_at,
+        )
+        self.store.create_session(state, session)
+        if isinstance(answer, Redirect):
+            return AuthStart(provider, state, expires_at, url=answer.url)
+        if isinstance(answer, Form):
+            return AuthStart(provider, state, expires_at, form=answer)
+        raise PluginError(
+            f"the {provider} plugin's start_auth returned neither a Redirect nor a Form",
+            provider=provider,
+        )
+
+    def complete_auth(self, provider: str, params: Mapping[str, str]) -> Connection:
+        """Finish a connection with the callback's parameters (or the form's fields).
+
+        ``params`` must carry the ``state`` from :meth:`start_auth`.
+        """
+        # A refusal is a refusal whatever else the callback carries (RFC 6749 4.1.2.1).
+        if params.get("error"):
+            if params.get("state"):
+                try:
+                    self.store.consume_session(params["state"], provider)
+                except AuthFlowError:
+                    pass  # the refusal is what the caller needs to hear about
+            description = str(params.get("error_description") or "")[:200]
+            raise AuthorizationDenied(
+                f"{provider} did not authorise the connection: {params['error']}"
+                + (f" ({description})" if description else ""),
+                provider=provider,
+                error=str(params["error"]),
+            )
+        state = params.get("state")
+        if not state:
+            raise AuthFlowError(
+                f"the {provider} callback carries no state; pass every callback parameter",
+                provider=provider,
+            )
+        session = self.store.consume_session(state, provider)
+        context = self._context(provider, session.environment)
+        fields = {key: value for key, value in params.items() if key != "state"}
+        result = self._call(
+            provider, "complete_auth", context=context, session=session, params=fields
+        )
+        credential = self._register(session.user_id, context, result.grant, verify=False)
+        return Connection(credential, result.next_step_url)
+
+    def register(
+        self,
+        user_id: str,
+        provider: str,
+        payload: Mapping[str, Any],
+        *,
+        verify: bool = True,
+    ) -> Credential:
+        """Store a credential body (the one Leaf documents) for ``user_id``.
+
+        With ``verify``, a credential that carries no access token is refreshed at
+        once, so a dead refresh token shows up now rather than at first use.
+        """
+        loaded = self.registry.provider(provider)
+        loaded.schema.validate(payload)
+        environment = payload.get("clientEnvironment")
+        if environment not in loaded.info.environments:
+            environment = None
+        context = self._context(provider, environment)
+        return self._register(user_id, context, Grant(payload), verify=verify)
+
+    def _register(
+        self, user_id: str, context: ProviderContext, grant: Grant, *, verify: bool
+    ) -> Credential:
+        provider = context.provider.id
+        schema = self.registry.provider(provider).schema
+        checked = self._call(
+            provider, "register_credentials", context=context, payload=grant.payload
+        )
+        # The plugin's answer is checked like any payload: a bad one is never stored.
+        self._check_plugin_payload(provider, checked.payload)
+        stored = attrs.evolve(
+            checked,
+            access_token=checked.access_token or grant.access_token,
+            expires_at=checked.expires_at or grant.expires_at,
+            scopes=checked.scopes or grant.scopes,
+        )
+        credential, replaced = self.store.save_credential(
+            user_id, provider, context.environment, stored, schema.secret_fields
+        )
+        self.store.add_event(credential.id, "created", message="replaced" if replaced else "")
+        self._cache.pop((user_id, provider), None)
+        if verify and credential.access_token is None:
+            credential = self._refresh(credential, force=True)
+        return credential
+
+    def _check_plugin_payload(self, provider: str, payload: Mapping[str, Any]) -> None:
+        issues = self.registry.provider(provider).schema.issues(payload)
+        if issues:
+            raise ProviderError(
+                f"{provider} produced a credential that breaks its schema at "
+                f"{issues[0].path}: {issues[0].message}; nothing was stored",
+                provider=provider,
+            )
+
+    # Stored credentials
+
+    def credential(self, user_id: str, provider: str) -> Credential:
+        return self.store.get_credential(user_id, provider)
+
+    def credentials(self, user_id: str | None = None, provider: str | None = None) -> list[Credential]:
+        return self.store.list_credentials(user_id, provider)
+
+    def delete(self, user_id: str, provider: str) -> None:
+        credential = self.store.get_credential(user_id, provider)
+        self.store.delete_credential(credential.id)
+        self._cache.pop((user_id, provider), None)
+
+    def events(self, user_id: str, provider: str, *, limit: int = 50) -> list[Event]:
+        credential = self.store.get_credential(user_id, provider)
+        return self.store.list_events(credential.id, limit=limit)
+
+    def masked_payload(self, credential: Credential) -> dict[str, Any]:
+        """The credential's payload with every secret masked, for display."""
+        return self.registry.provider(credential.provider).schema.mask(credential.payload)
+
+    # Tokens
+
+    def access_token(self, user_id: str, provider: str) -> str:
+        """A usable access token, refreshed first if it is about to expire."""
+        credential = self.usable_credential(user_id, provider)
+        if credential.access_token is None:
+            raise PluginError(
+                f"the {provider} plugin issues no access tokens", provider=provider
+            )
+        return credential.access_token
+
+    def usable_credential(self, user_id: str, provider: str) -> Credential:
+        """The user's credential with an access token that is not about to expire."""
+        key = (user_id, provider)
+        cached = self._cache.get(key)
+        moment = time.time()
+        if cached is not None and moment < cached.usable_until and moment < cached.checked_until:
+            return cached.credential
+
+        credential = self.store.get_credential(user_id, provider)
+        if not self._usable(credential):
+            credential = self._refresh(credential, force=False)
+        self._remember(credential)
+        return credential
+
+    def refresh(self, user_id: str, provider: str) -> Credential:
+        """Refresh now, whatever the token's expiry."""
+        credential = self._refresh(self.store.get_credential(user_id, provider), force=True)
+        self._remember(credential)
+        return credential
+
+    def _usable(self, credential: Credential) -> bool:
+        if credential.status is CredentialStatus.INVALID:
+            raise CredentialInvalid(
+                f"the {credential.provider} credential of user {credential.user_id!r} is "
+                f"invalid ({credential.status_reason}); the user must connect again",
+                provider=credential.provider,
+                reason=credential.status_reason or "",
+            )
+        if credential.access_token is None:
+            return False
+        if credential.expires_at is None:
+            return True
+        return credential.expires_at - self.refresh_margin > datetime.now(UTC)
+
+    def _remember(self, credential: Credential) -> None:
+        moment = time.time()
+        usable_until = (
+            float("inf")
+            if credential.expires_at is None
+            else (credential.expires_at - self.refresh_margin).timestamp()
+        )
+        self._cache[(credential.user_id, credential.provider)] = _Cached(
+            credential, usable_until, moment + self.cache_seconds
+        )
+
+    def _thread_lock(self, credential_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(credential_id, threading.Lock())
+
+    def _refresh(self, credential: Credential, *, force: bool) -> Credential:
+        # Threads of this process queue here, so one of them takes the store's lock.
+        with self._thread_lock(credential.id):
+            return self._refresh_locked(credential, force=force)
+
+    def _refresh_locked(self, credential: Credential, *, force: bool) -> Credential:
+        provider = credential.provider
+        schema = self.registry.provider(provider).schema
+        context = self._context(provider, credential.environment, credential_id=credential.id)
+        failure: FieldlinkError | None = None
+        previous = CredentialStatus.ACTIVE
+        self._local.pending_calls = []
+        try:
+            with self.store.locked(credential.id) as locked:
+                current = locked.credential
+                previous = current.status
+                # Another thread or process may have refreshed while this one waited.
+                if not force and self._usable(current):
+                    return current
+                try:
+                    grant = self._call(
+                        provider, "refresh_credentials", context=context, credential=current
+                    )
+                    self._check_plugin_payload(provider, grant.payload)
+                except CredentialRevoked as exc:
+                    failure = exc
+                    locked.set_status(CredentialStatus.INVALID, str(exc))
+                    locked.add_event("refresh_failed", status_code=exc.status, message=str(exc))
+                    locked.add_event(
+                        "status_changed",
+                        message=f"{previous.value} -> invalid",
+                        details={"reason": exc.error},
+                    )
+                except ProviderError as exc:
+                    failure = exc
+                    locked.add_event("refresh_failed", status_code=exc.status, message=str(exc))
+                else:
+                    # The rotated refresh token is committed before anyone sees the
+                    # new access token.
+                    locked.save(grant, schema.secret_fields)
+                    rotated = grant.payload != current.payload
+                    locked.add_event("refreshed", details={"rotated": rotated})
+                for method, url, status in self._local.pending_calls:
+                    locked.add_event("provider_call", status_code=status, message=f"{method} {url}")
+                updated = locked.credential
+        finally:
+            self._local.pending_calls = None
+
+        if failure is not None:
+            if updated.status is not previous:
+                self.registry.broadcast(
+                    "credential_status_changed",
+                    credential=updated,
+                    previous=previous,
+                    reason=updated.status_reason or "",
+                )
+                self._cache.pop((updated.user_id, provider), None)
+            raise failure
+        self.registry.broadcast("credential_refreshed", credential=updated, rotated=rotated)
+        return updated
+
+    # Reading data
+
+    def api(self, user_id: str, provider: str) -> HttpClient:
+        """An HTTP client whose requests carry the user's credential for ``provider``."""
+        credential = self.store.get_credential(user_id, provider)
+        context = self._context(provider, credential.environment, credential_id=credential.id)
+
+        def authorize(request: Any) -> Any:
+            usable = self.usable_credential(user_id, provider)
+            return self._call(
+                provider, "authorize_request", context=context, credential=usable, request=request
+            )
+
+        return HttpClient(
+            self._http(), provider, auth=authorize, on_response=context.http.on_response
+        )
+
+    def list_resources(
+        self,
+        user_id: str,
+        provider: str,
+        kind: str,
+        *,
+        parent: str | None = None,
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of the user's ``kind`` resources at ``provider``."""
+        loaded = self.registry.provider(provider)
+        if kind not in loaded.info.resource_kinds:
+            raise ConfigurationError(
+                f"{provider} lists no {kind!r}; it lists {', '.join(loaded.info.resource_kinds)}",
+                provider=provider,
+            )
+        credential = self.usable_credential(user_id, provider)
+        context = self._context(provider, credential.environment, credential_id=credential.id)
+        return self._call(
+            provider,
+            "list_resources",
+            context=context,
+            credential=credential,
+            api=self.api(user_id, provider),
+            kind=kind,
+            parent=parent,
+            cursor=cursor,
+        )
+
+    def iter_resources(
+        self, user_id: str, provider: str, kind: str, *, parent: str | None = None
+    ) -> Iterator[Resource]:
+        """Every ``kind`` resource, page after page; for a kind listed per parent and
+        no ``parent`` given, the resources under every parent."""
+        info = self.registry.provider(provider).info
+        parent_kind = info.resource_parents.get(kind)
+        if parent_kind is not None and parent is None:
+            for owner in self.iter_resources(user_id, provider, parent_kind):
+                yield from self.iter_resources(user_id, provider, kind, parent=owner.id)
+            return
+        pages = iter_pages(
+            lambda cursor: self.list_resources(
+                user_id, provider, kind, parent=parent, cursor=cursor
+            ),
+            provider=provider,
+        )
+        for page in pages:
+            yield from page.items

@@ -1,0 +1,95 @@
+"""Encryption of secrets at rest, with keys the host controls.
+
+``FIELDLINK_SECRET_KEY`` holds one or more Fernet keys separated by commas: the first
+encrypts, all of them decrypt, so a key can be rotated by putting the new one first.
+Without it, the embedded default store uses a key file generated beside the database
+and readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from .errors import ConfigurationError, DecryptionError
+
+SECRET_KEY_ENV = "FIELDLINK_SECRET_KEY"
+KEY_FILE_NAME = "secret.key"
+
+
+class Keyring:
+    """Encrypts with the primary key; decrypts with any configured key."""
+
+    def __init__(self, keys: list[str]) -> None:
+        from cryptography.fernet import Fernet, MultiFernet
+
+        if not keys:
+            raise ConfigurationError(f"{SECRET_KEY_ENV} names no key")
+        try:
+            self._fernet = MultiFernet([Fernet(key.strip().encode()) for key in keys])
+        except ValueError:
+            raise ConfigurationError(
+                f"{SECRET_KEY_ENV} must hold Fernet keys (32 url-safe base64-encoded "
+                "bytes) separated by commas; make one with `fieldlink keys generate`"
+            ) from None
+
+    def __repr__(self) -> str:
+        return "Keyring(...)"
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise DecryptionError(
+                f"a stored secret cannot be decrypted with the configured keys; "
+                f"put the key it was written with into {SECRET_KEY_ENV}"
+            ) from None
+
+    def rotate(self, token: str) -> str:
+        """Re-encrypt ``token`` under the primary key."""
+        return self._fernet.rotate(token.encode()).decode()
+
+
+def generate_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def keyring_from_env() -> Keyring | None:
+    raw = os.environ.get(SECRET_KEY_ENV, "").strip()
+    if not raw:
+        return None
+    return Keyring([key for key in raw.split(",") if key.strip()])
+
+
+def keyring_from_file(path: Path) -> Keyring:
+    """The key in ``path``, generated on first use with owner-only permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Write the key under a private name, then link it into place: of two
+        # processes starting at once, exactly one key wins and none is read half-written.
+        descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(generate_key() + "\n")
+            os.link(partial, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(partial)
+
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigurationError(
+            f"the key file {path} can be read by other users; "
+            f"restrict it with `chmod 600 {path}`"
+        )
+    return Keyring([path.read_text(encoding="utf-8").strip()])

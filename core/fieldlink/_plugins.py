@@ -1,0 +1,216 @@
+"""Plugin loading: the one place that finds, checks and registers plugins.
+
+Provider plugins arrive through entry points in the ``fieldlink.providers`` group,
+named by provider id. Each is checked as it loads; one that breaks the contract is
+left out and reported with the reason, and every other plugin keeps working.
+``FIELDLINK_PLUGINS`` (a comma-separated list of entry point names) limits which
+plugins load.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from ._schemas import CredentialSchema, check_schema_file
+from ._version import __version__
+from .errors import UnknownProviderError
+from .models import ProviderInfo
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "fieldlink.providers"
+PLUGINS_ENV = "FIELDLINK_PLUGINS"
+
+
+@attrs.frozen
+class PluginFailure:
+    """A plugin that was left out, and why."""
+
+    name: str
+    distribution: str | None
+    reason: str
+
+
+@attrs.frozen
+class LoadedProvider:
+    """A provider plugin that passed every check at load time."""
+
+    info: ProviderInfo
+    plugin: Any = attrs.field(repr=False)
+    distribution: str | None
+
+    @functools.cached_property
+    def schema(self) -> CredentialSchema:
+        return CredentialSchema(self.info.id, self.info.credential_schema)
+
+
+@functools.cache
+def _entry_points() -> tuple[importlib.metadata.EntryPoint, ...]:
+    # Reading every installed distribution's metadata is slow: do it once per process.
+    return tuple(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _selected(names: Iterable[str]) -> set[str] | None:
+    raw = os.environ.get(PLUGINS_ENV)
+    if raw is None:
+        return None
+    wanted = {name.strip() for name in raw.split(",") if name.strip()}
+    unknown = wanted - set(names)
+    if unknown:
+        logger.debug("%s names plugins that are not installed: %s", PLUGINS_ENV, unknown)
+    return wanted
+
+
+def _version_tuple(version: str) -> Any:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return None
+
+
+class PluginRegistry:
+    """The pluggy manager, the providers it loaded and the plugins it left out."""
+
+    def __init__(self) -> None:
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+        self.providers: dict[str, LoadedProvider] = {}
+        self.failures: list[PluginFailure] = []
+        self._callers: dict[tuple[str, str], Any] = {}
+
+    # Loading
+
+    def load_entry_points(self) -> None:
+        entry_points = _entry_points()
+        selected = _selected(ep.name for ep in entry_points)
+        for entry_point in entry_points:
+            if selected is not None and entry_point.name not in selected:
+                continue
+            distribution = entry_point.dist.name if entry_point.dist else None
+            try:
+                plugin = entry_point.load()
+            except Exception as exc:  # a plugin's import may fail in any way
+                self._fail(entry_point.name, distribution, f"cannot be imported: {exc!r}")
+                continue
+            self.add_provider(entry_point.name, plugin, distribution=distribution)
+
+    def add_provider(self, name: str, plugin: Any, *, distribution: str | None = None) -> None:
+        """Register ``plugin`` as the provider named ``name``, or record why not."""
+        if name in self.providers:
+            other = self.providers[name].distribution
+            self._fail(name, distribution, f"repeats the provider id {name!r} of {other}")
+            return
+        try:
+            self.manager.register(plugin, name=f"provider:{name}")
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self._fail(name, distribution, f"does not match the hook specifications: {exc}")
+            return
+
+        reason = self._check_provider(name, plugin)
+        if reason:
+            self.manager.unregister(plugin)
+            self._fail(name, distribution, reason)
+            return
+        info = self.manager.subset_hook_caller(
+            "describe_provider", self._other_providers(plugin)
+        )()
+        self.providers[name] = LoadedProvider(info, plugin, distribution)
+        self._callers.clear()
+
+    def add_plugin(self, plugin: Any, name: str | None = None) -> None:
+        """Register a plugin that is not a provider: an observer or a wrapper of all."""
+        self.manager.register(plugin, name=name)
+        self._callers.clear()
+
+    def _check_provider(self, name: str, plugin: Any) -> str | None:
+        unknown = [
+            caller.name
+            for caller in self.manager.get_hookcallers(plugin) or ()
+            if not caller.has_spec()
+        ]
+        if unknown:
+            return f"implements hooks the specifications do not know: {', '.join(unknown)}"
+
+        describe = self.manager.subset_hook_caller(
+            "describe_provider", self._other_providers(plugin)
+        )
+        try:
+            info = describe()
+        except Exception as exc:
+            return f"describe_provider failed: {exc!r}"
+        if not isinstance(info, ProviderInfo):
+            return "describe_provider must return a fieldlink.ProviderInfo"
+        if info.id != name:
+            return f"describes provider {info.id!r} under the entry point name {name!r}"
+        for other in self.providers.values():
+            if other.info.id == info.id:
+                return f"repeats the provider id {info.id!r} of {other.distribution}"
+
+        needed, have = _version_tuple(info.min_core_version), _version_tuple(__version__)
+        if needed is None:
+            return f"min_core_version {info.min_core_version!r} is not a version"
+        if have is not None and needed > have:
+            return f"needs fieldlink core {info.min_core_version} or newer; {__version__} is installed"
+
+        problems = check_schema_file(info.credential_schema)
+        if problems:
+            return "ships an unusable credential schema: " + "; ".join(problems)
+        return None
+
+    def _fail(self, name: str, distribution: str | None, reason: str) -> None:
+        logger.debug("plugin %s left out: %s", name, reason)
+        self.failures.append(PluginFailure(name, distribution, reason))
+
+    # Calling
+
+    def _other_providers(self, keep: Any) -> list[Any]:
+        return [
+            plugin
+            for name, plugin in self.manager.list_name_plugin()
+            if name and name.startswith("provider:") and plugin is not keep
+        ]
+
+    def provider(self, provider_id: str) -> LoadedProvider:
+        try:
+            return self.providers[provider_id]
+        except KeyError:
+            known = ", ".join(sorted(self.providers)) or "none"
+            hint = ""
+            if any(failure.name == provider_id for failure in self.failures):
+                hint = "; it failed to load, see `fieldlink providers`"
+            raise UnknownProviderError(
+                f"no provider {provider_id!r} is loaded (loaded: {known}){hint}",
+                provider=provider_id,
+            ) from None
+
+    def call(self, provider_id: str, hook: str, **kwargs: Any) -> Any:
+        """Call ``hook`` on one provider's plugin (and on wrappers of every provider)."""
+        key = (provider_id, hook)
+        caller = self._callers.get(key)
+        if caller is None:
+            plugin = self.provider(provider_id).plugin
+            caller = self.manager.subset_hook_caller(hook, self._other_providers(plugin))
+            self._callers[key] = caller
+        return caller(**kwargs)
+
+    def broadcast(self, hook: str, **kwargs: Any) -> None:
+        """Tell every plugin; an observer that fails is logged, not propagated."""
+        for impl in getattr(self.manager.hook, hook).get_hookimpls():
+            try:
+                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except Exception:
+                logger.exception("observer %s of %s failed", impl.plugin_name, hook)
+
+    def describe(self) -> Mapping[str, ProviderInfo]:
+        return {name: loaded.info for name, loaded in sorted(self.providers.items())}

@@ -1,0 +1,470 @@
+"""The credential store, on SQLAlchemy: an SQLite file by default, any URL by choice.
+
+Secrets are encrypted before they reach the database. The one operation that needs
+care is the refresh: :meth:`Store.locked` holds a lock on one credential (a row lock
+on PostgreSQL, the database write lock on SQLite), reads the row again once the lock
+is held, and commits what the caller writes in the same transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Collection, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import _tables as t
+from ._crypto import Keyring
+from .errors import AuthStateError, CredentialNotFound, StoreError
+from .models import (
+    AppRegistration,
+    AuthSession,
+    Credential,
+    CredentialStatus,
+    Event,
+    Grant,
+)
+
+logger = logging.getLogger(__name__)
+
+DATABASE_URL_ENV = "FIELDLINK_DATABASE_URL"
+#: The newest migration; a database at another revision is migrated on open.
+HEAD_REVISION = "0001"
+#: Seconds a writer waits for SQLite's lock (a refresh holds it during one request).
+SQLITE_BUSY_TIMEOUT = 120
+_MIGRATION_LOCK_ID = 0x6669656C64  # any constant shared by every fieldlink process
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def state_hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def _split(payload: Mapping[str, Any], secret_fields: Collection[str]) -> tuple[dict, dict]:
+    public = {k: v for k, v in payload.items() if k not in secret_fields}
+    secret = {k: v for k, v in payload.items() if k in secret_fields}
+    return public, secret
+
+
+def _scopes(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+class Store:
+    """Credentials, auth sessions, app registrations and events."""
+
+    def __init__(self, url: str, keyring: Keyring) -> None:
+        self.url = url
+        self.keyring = keyring
+        try:
+            self.engine = sa.create_engine(url, **self._engine_options(url))
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot use the database URL from {DATABASE_URL_ENV}: {exc}") from None
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._migrate()
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    @staticmethod
+    def _engine_options(url: str) -> dict[str, Any]:
+        if url.startswith("sqlite"):
+            path = sa.engine.make_url(url).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
+        return {"pool_pre_ping": True}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # Schema
+
+    def _migrate(self) -> None:
+        try:
+            if self._revision() == HEAD_REVISION:
+                return
+            with self._exclusive() as connection:
+                # Another process may have migrated while this one waited for the lock.
+                if self._revision(connection) == HEAD_REVISION:
+                    return
+                from alembic import command
+                from alembic.config import Config
+
+                config = Config()
+                config.set_main_option(
+                    "script_location", str(Path(__file__).with_name("migrations"))
+                )
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except sa.exc.OperationalError as exc:
+            raise StoreError(
+                f"cannot open the database {self!r}: {exc.orig}; check {DATABASE_URL_ENV}"
+            ) from None
+
+    def _revision(self, connection: sa.Connection | None = None) -> str | None:
+        with contextlib.ExitStack() as stack:
+            if connection is None:
+                connection = stack.enter_context(self.engine.connect())
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[sa.Connection]:
+        """A transaction that excludes every other writer of the store."""
+        if self.is_sqlite:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_ID)))
+                yield conn
+
+    # App registrations
+
+    def put_app(
+        self, provider: str, environment: str, fields: Mapping[str, Any], secret_fields: Collection[str]
+    ) -> AppRegistration:
+        public, secret = _split(fields, secret_fields)
+        row = {
+            "provider": provider,
+            "environment": environment,
+            "public_fields": json.dumps(public),
+            "secret_fields": self.keyring.encrypt(json.dumps(secret)),
+            "created_at": now(),
+        }
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.app_registrations.delete().where(
+                    t.app_registrations.c.provider == provider,
+                    t.app_registrations.c.environment == environment,
+                )
+            )
+            conn.execute(t.app_registrations.insert().values(row))
+        return self._app(row)
+
+    def get_app(self, provider: str, environment: str) -> AppRegistration | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.app_registrations).where(
+                    t.app_registrations.c.provider == provider,
+                    t.app_registrations.c.environment == environment,
+                )
+            ).mappings().first()
+        return None if row is None else self._app(row)
+
+    def list_apps(self) -> list[AppRegistration]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.app_registrations).order_by(
+                    t.app_registrations.c.provider, t.app_registrations.c.environment
+                )
+            ).mappings()
+            return [self._app(row) for row in rows]
+
+    def delete_app(self, provider: str, environment: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                t.app_registrations.delete().where(
+                    t.app_registrations.c.provider == provider,
+                    t.app_registrations.c.environment == environment,
+                )
+            )
+        return result.rowcount > 0
+
+    def _app(self, row: Mapping[str, Any]) -> AppRegistration:
+        fields = json.loads(row["public_fields"])
+        fields.update(json.loads(self.keyring.decrypt(row["secret_fields"])))
+        return AppRegistration(row["provider"], row["environment"], fields, row["created_at"])
+
+    # Auth sessions
+
+    def create_session(self, state: str, session: AuthSession) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.auth_sessions.insert().values(
+                    state_hash=state_hash(state),
+                    user_id=session.user_id,
+                    provider=session.provider,
+                    environment=session.environment,
+                    redirect_uri=session.redirect_uri,
+                    code_verifier=self.keyring.encrypt(session.code_verifier),
+                    scopes=" ".join(session.scopes),
+                    created_at=now(),
+                    expires_at=session.expires_at,
+                )
+            )
+            # Sessions are small but nobody else removes the abandoned ones.
+            conn.execute(t.auth_sessions.delete().where(t.auth_sessions.c.expires_at < now()))
+
+    def consume_session(self, state: str, provider: str) -> AuthSession:
+        """Return the session of ``state`` and mark it used; it works once only."""
+        key = state_hash(state)
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(t.auth_sessions).where(t.auth_sessions.c.state_hash == key)
+            ).mappings().first()
+            if row is None or row["provider"] != provider:
+                raise AuthStateError(
+                    f"unknown state for {provider}: start the connection again", provider=provider
+                )
+            # The conditional update makes a replay lose even when two arrive at once.
+            used = conn.execute(
+                t.auth_sessions.update()
+                .where(t.auth_sessions.c.state_hash == key, t.auth_sessions.c.used_at.is_(None))
+                .values(used_at=now())
+            )
+            if used.rowcount != 1:
+                raise AuthStateError(
+                    f"this {provider} authorisation was already used: start the connection again",
+                    provider=provider,
+                )
+            if row["expires_at"] < now():
+                raise AuthStateError(
+                    f"this {provider} authorisation expired: start the connection again",
+                    provider=provider,
+                )
+        return AuthSession(
+            user_id=row["user_id"],
+            provider=row["provider"],
+            environment=row["environment"],
+            redirect_uri=row["redirect_uri"],
+            code_verifier=self.keyring.decrypt(row["code_verifier"]),
+            scopes=_scopes(row["scopes"]),
+            expires_at=row["expires_at"],
+        )
+
+    # Credentials
+
+    def save_credential(
+        self,
+        user_id: str,
+        provider: str,
+        environment: str,
+        grant: Grant,
+        secret_fields: Collection[str],
+    ) -> tuple[Credential, bool]:
+        """Store the user's credential for ``provider``, replacing any earlier one.
+
+        Returns the credential and whether it replaced one.
+        """
+        moment = now()
+        values = self._grant_values(grant, secret_fields)
+        values.update(
+            environment=environment,
+            status=CredentialStatus.ACTIVE.value,
+            status_reason=None,
+            updated_at=moment,
+        )
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                sa.select(t.credentials.c.id).where(
+                    t.credentials.c.user_id == user_id, t.credentials.c.provider == provider
+                )
+            ).scalar()
+            if existing is None:
+                credential_id = str(uuid.uuid4())
+                conn.execute(
+                    t.credentials.insert().values(
+                        id=credential_id,
+                        user_id=user_id,
+                        provider=provider,
+                        created_at=moment,
+                        **values,
+                    )
+                )
+            else:
+                credential_id = existing
+                conn.execute(
+                    t.credentials.update().where(t.credentials.c.id == existing).values(values)
+                )
+            row = conn.execute(
+                sa.select(t.credentials).where(t.credentials.c.id == credential_id)
+            ).mappings().one()
+        return self._credential(row), existing is not None
+
+    def _grant_values(self, grant: Grant, secret_fields: Collection[str]) -> dict[str, Any]:
+        public, secret = _split(grant.payload, secret_fields)
+        return {
+            "public_payload": json.dumps(public),
+            "secret_payload": self.keyring.encrypt(json.dumps(secret)),
+            "access_token": (
+                self.keyring.encrypt(grant.access_token) if grant.access_token else None
+            ),
+            "expires_at": grant.expires_at,
+            "scopes": " ".join(grant.scopes),
+        }
+
+    def get_credential(self, user_id: str, provider: str) -> Credential:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.credentials).where(
+                    t.credentials.c.user_id == user_id, t.credentials.c.provider == provider
+                )
+            ).mappings().first()
+        if row is None:
+            raise CredentialNotFound(
+                f"no {provider} credential for user {user_id!r}; connect the user first",
+                provider=provider,
+            )
+        return self._credential(row)
+
+    def list_credentials(
+        self, user_id: str | None = None, provider: str | None = None
+    ) -> list[Credential]:
+        query = sa.select(t.credentials).order_by(t.credentials.c.user_id, t.credentials.c.provider)
+        if user_id is not None:
+            query = query.where(t.credentials.c.user_id == user_id)
+        if provider is not None:
+            query = query.where(t.credentials.c.provider == provider)
+        with self.engine.connect() as conn:
+            return [self._credential(row) for row in conn.execute(query).mappings()]
+
+    def delete_credential(self, credential_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.events.delete().where(t.events.c.credential_id == credential_id))
+            conn.execute(t.credentials.delete().where(t.credentials.c.id == credential_id))
+
+    def _credential(self, row: Mapping[str, Any]) -> Credential:
+        payload = json.loads(row["public_payload"])
+        payload.update(json.loads(self.keyring.decrypt(row["secret_payload"])))
+        token = row["access_token"]
+        return Credential(
+            id=row["id"],
+            user_id=row["user_id"],
+            provider=row["provider"],
+            environment=row["environment"],
+            status=row["status"],
+            status_reason=row["status_reason"],
+            payload=payload,
+            access_token=self.keyring.decrypt(token) if token else None,
+            expires_at=row["expires_at"],
+            scopes=_scopes(row["scopes"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    # The refresh lock
+
+    @contextlib.contextmanager
+    def locked(self, credential_id: str) -> Iterator[LockedCredential]:
+        """Hold the refresh lock of one credential; what is written commits on exit."""
+        if self.is_sqlite:
+            # SQLite locks the whole database for writing; readers carry on (WAL).
+            with self._exclusive() as conn:
+                yield LockedCredential(self, conn, credential_id, lock=False)
+        else:
+            with self.engine.begin() as conn:
+                yield LockedCredential(self, conn, credential_id, lock=True)
+
+    # Events
+
+    def add_event(
+        self,
+        credential_id: str,
+        kind: str,
+        *,
+        status_code: int | None = None,
+        message: str = "",
+        details: Mapping[str, Any] | None = None,
+        connection: sa.Connection | None = None,
+    ) -> None:
+        statement = t.events.insert().values(
+            credential_id=credential_id,
+            kind=kind,
+            status_code=status_code,
+            message=message,
+            details=json.dumps(dict(details or {})),
+            created_at=now(),
+        )
+        if connection is not None:
+            connection.execute(statement)
+            return
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
+    def list_events(self, credential_id: str, *, limit: int = 50, offset: int = 0) -> list[Event]:
+        query = (
+            sa.select(t.events)
+            .where(t.events.c.credential_id == credential_id)
+            .order_by(t.events.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Event(
+                    id=row["id"],
+                    credential_id=row["credential_id"],
+                    kind=row["kind"],
+                    created_at=row["created_at"],
+                    status_code=row["status_code"],
+                    message=row["message"],
+                    details=json.loads(row["details"]),
+                )
+                for row in conn.execute(query).mappings()
+            ]
+
+
+class LockedCredential:
+    """A credential read under its refresh lock, and the writes made under it."""
+
+    def __init__(self, store: Store, conn: sa.Connection, credential_id: str, *, lock: bool):
+        self.store = store
+        self.connection = conn
+        query = sa.select(t.credentials).where(t.credentials.c.id == credential_id)
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            raise CredentialNotFound(f"credential {credential_id} was deleted")
+        self.credential = store._credential(row)
+
+    def save(self, grant: Grant, secret_fields: Collection[str]) -> Credential:
+        values = self.store._grant_values(grant, secret_fields)
+        values["updated_at"] = now()
+        return self._update(values)
+
+    def set_status(self, status: CredentialStatus, reason: str | None) -> Credential:
+        return self._update({"status": status.value, "status_reason": reason, "updated_at": now()})
+
+    def add_event(self, kind: str, **kwargs: Any) -> None:
+        self.store.add_event(self.credential.id, kind, connection=self.connection, **kwargs)
+
+    def _update(self, values: Mapping[str, Any]) -> Credential:
+        self.connection.execute(
+            t.credentials.update().where(t.credentials.c.id == self.credential.id).values(values)
+        )
+        row = self.connection.execute(
+            sa.select(t.credentials).where(t.credentials.c.id == self.credential.id)
+        ).mappings().one()
+        self.credential = self.store._credential(row)
+        return self.credential
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while a refresh holds the write lock.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,206 @@
+"""The one HTTP layer every outgoing call goes through.
+
+It sets explicit timeouts, retries idempotent calls on 429 and 5xx with back-off
+(honouring ``Retry-After`` as seconds or as an HTTP date, RFC 9110 section 10.2.3),
+turns passing failures into :class:`~fieldlink.errors.ProviderUnavailable`, and logs
+each call at debug level with secrets taken out of the URL. Token requests are POSTs
+and are never retried: a rotated refresh token can be spent only once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ._version import __version__
+from .errors import ProviderError, ProviderUnavailable
+from .models import Page
+
+logger = logging.getLogger(__name__)
+
+#: (connect, read) seconds; no call ever waits without a limit.
+DEFAULT_TIMEOUT = (5.0, 30.0)
+#: How many times an idempotent call is tried again after a 429 or 5xx.
+DEFAULT_RETRIES = 3
+#: Seconds between tries grow as BACKOFF_FACTOR * 2 ** n.
+BACKOFF_FACTOR = 0.5
+#: A Retry-After longer than this is not waited for in-process; the caller gets
+#: ProviderUnavailable with ``retry_after`` set instead.
+MAX_RETRY_AFTER = 30.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+USER_AGENT = f"fieldlink/{__version__}"
+
+#: Query parameters whose values never reach a log line.
+SECRET_PARAMS = frozenset(
+    {
+        "access_token", "api_key", "apikey", "client_secret", "code", "code_verifier",
+        "key", "password", "refresh_token", "secret", "signature", "state", "token",
+    }
+)
+
+
+class _Retry(Retry):
+    """urllib3's retry policy, with ``Retry-After`` capped so no call sleeps for long."""
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER)
+
+
+def make_session(retries: int = DEFAULT_RETRIES) -> requests.Session:
+    """A requests session with fieldlink's retry policy; the only session factory."""
+    session = requests.Session()
+    policy = _Retry(
+        total=retries,
+        backoff_factor=BACKOFF_FACTOR,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=IDEMPOTENT_METHODS,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=policy)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def redact_url(url: str) -> str:
+    """``url`` with credentials in its user info and secret query values masked."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    query = urlencode(
+        [
+            (key, "***" if key.lower() in SECRET_PARAMS else value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse ``Retry-After``: delay-seconds or an HTTP date (RFC 9110 section 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+#: Called after every response: (method, redacted URL, status code).
+ResponseObserver = Callable[[str, str, int], None]
+
+
+class HttpClient:
+    """Sends a provider's requests; ``auth`` (if given) authorises each one."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        provider: str,
+        *,
+        auth: Callable[[requests.PreparedRequest], requests.PreparedRequest] | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        on_response: ResponseObserver | None = None,
+    ) -> None:
+        self.session = session
+        self.provider = provider
+        self.auth = auth
+        self.timeout = timeout
+        self.on_response = on_response
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send one request; raise ProviderUnavailable for a failure that may pass."""
+        kwargs.setdefault("timeout", self.timeout)
+        if self.auth is not None:
+            kwargs.setdefault("auth", self.auth)
+        shown = redact_url(url)
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except requests.Timeout:
+            raise ProviderUnavailable(
+                f"{self.provider} did not answer {method} {shown} in time",
+                provider=self.provider,
+            ) from None
+        except requests.ConnectionError:
+            raise ProviderUnavailable(
+                f"cannot reach {self.provider} at {shown}", provider=self.provider
+            ) from None
+
+        logger.debug("%s %s %s -> %s", self.provider, method, shown, response.status_code)
+        if self.on_response is not None:
+            self.on_response(method, shown, response.status_code)
+        if response.status_code in RETRY_STATUSES:
+            raise ProviderUnavailable(
+                f"{self.provider} answered {method} {shown} with HTTP "
+                f"{response.status_code}; try again later",
+                provider=self.provider,
+                status=response.status_code,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", url, **kwargs)
+
+    def json(self, response: requests.Response, *, what: str) -> Any:
+        """The JSON body of a successful response, or a ProviderError naming ``what``."""
+        if response.status_code >= 400:
+            raise ProviderError(
+                f"{self.provider} refused {what} with HTTP {response.status_code}",
+                provider=self.provider,
+                status=response.status_code,
+            )
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise ProviderError(
+                f"{self.provider} answered {what} with a body that is not JSON ({kind})",
+                provider=self.provider,
+                status=response.status_code,
+            ) from None
+
+
+def iter_pages(
+    fetch: Callable[[str | None], Page], *, provider: str, first: str | None = None
+) -> Iterator[Page]:
+    """Yield pages from ``fetch(cursor)`` until a page has no next cursor.
+
+    A cursor that comes back a second time would loop for ever; it ends the listing
+    with a ProviderError after the pages already read.
+    """
+    seen: set[str] = set()
+    cursor = first
+    while True:
+        page = fetch(cursor)
+        yield page
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+        if cursor in seen:
+            raise ProviderError(
+                f"{provider} returned a page cursor it had already returned; "
+                "stopping instead of reading the same pages again",
+                provider=provider,
+            )
+        seen.add(cursor)
+
