@@ -148,6 +148,7 @@ class Fieldlink:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._local = threading.local()
+        self._sandbox_cache: dict[str, dict[str, str]] = {}
 
     def __repr__(self) -> str:
         return f"Fieldlink(store={self._store!r})"
@@ -228,11 +229,18 @@ class Fieldlink:
     def _endpoints(self, loaded: LoadedProvider, environment: str) -> dict[str, str]:
         endpoints = dict(loaded.info.endpoints[environment])
         if self._sandbox_url:
-            from .sandbox import sandbox_endpoints
-
-            endpoints.update(sandbox_endpoints(self.registry, loaded.info.id, self._sandbox_url))
+            endpoints.update(self._sandbox_endpoints(loaded.info.id))
         endpoints.update(self._endpoint_overrides.get(loaded.info.id, {}))
         return endpoints
+
+    def _sandbox_endpoints(self, provider: str) -> dict[str, str]:
+        if provider not in self._sandbox_cache:
+            from .sandbox import sandbox_endpoints
+
+            self._sandbox_cache[provider] = sandbox_endpoints(
+                self.registry, provider, self._sandbox_url or ""
+            )
+        return self._sandbox_cache[provider]
 
     def _http(self) -> Any:
         session = getattr(self._local, "session", None)

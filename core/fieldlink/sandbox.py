@@ -29,6 +29,8 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from .errors import AuthFlowError
+
 if TYPE_CHECKING:
     from ._plugins import PluginRegistry
 
@@ -222,7 +224,7 @@ class OAuthEmulator:
             return self._redirect(redirect_uri, error="invalid_request", state=params.get("state"))
 
         if request.method == "GET":
-            return self._consent_page(request.path, params)
+            return self.consent_page(request, params)
         if params.get("decision") != "allow":
             return self._redirect(redirect_uri, error="access_denied", state=params.get("state"))
         code = secrets.token_urlsafe(16)
@@ -237,7 +239,9 @@ class OAuthEmulator:
             )
         return self._redirect(redirect_uri, code=code, state=params.get("state"))
 
-    def _consent_page(self, action: str, params: Mapping[str, str]) -> Response:
+    def consent_page(self, request: Request, params: Mapping[str, str]) -> Response:
+        """A page with Allow and Deny that posts ``params`` back to the same URL."""
+        action = request.script_root + request.path
         hidden = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
             for k, v in params.items()
@@ -495,11 +499,11 @@ def drive_consent(authorize_url: str, decision: str = "allow", *, timeout: float
             response = session.get(target, timeout=timeout, allow_redirects=False)
             continue
         if response.status_code != 200:
-            raise RuntimeError(f"the consent page answered HTTP {response.status_code}")
+            raise AuthFlowError(f"the consent page answered HTTP {response.status_code}")
         parser = _FormParser()
         parser.feed(response.text)
         if parser.action is None or decision not in parser.buttons:
-            raise RuntimeError(f"the consent page has no form with a {decision!r} button")
+            raise AuthFlowError(f"the consent page has no form with a {decision!r} button")
         fields = [*parser.fields, parser.buttons[decision]]
         response = session.post(
             urljoin(response.url, parser.action), data=fields, timeout=timeout,

@@ -155,7 +155,7 @@ class JohnDeereEmulator(OAuthEmulator):
         if client_id != self.client_id or not redirect_uri:
             return Response("unknown client or missing redirect_uri", status=400)
         if request.method == "GET":
-            return self._consent_page(request.path, request.args)
+            return self.consent_page(request, request.args)
         if request.form.get("decision") == "allow":
             self.connect_all()
         return self._redirect(redirect_uri)

@@ -1,0 +1,524 @@
+"""The ``fieldlink`` command line.
+
+Commands stay thin: they parse, call the Python API and print. Only fieldlink's own
+errors are caught, and each maps to an exit status that means something:
+
+    0 done; 1 failed; 2 wrong usage; 3 a payload is invalid;
+    4 a credential is invalid and the user must connect again;
+    5 the provider is unavailable for now: try again later.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._client import Fieldlink
+    from .models import Credential, ProviderInfo
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILED = 1
+EXIT_INVALID_PAYLOAD = 3
+EXIT_CREDENTIAL_INVALID = 4
+EXIT_UNAVAILABLE = 5
+DEFAULT_CALLBACK_PORT = 8765
+
+
+def _exit_status(error: Exception) -> int:
+    from .errors import (
+        CredentialInvalid,
+        CredentialRevoked,
+        CredentialValidationError,
+        ProviderUnavailable,
+    )
+
+    if isinstance(error, CredentialValidationError):
+        return EXIT_INVALID_PAYLOAD
+    if isinstance(error, CredentialInvalid | CredentialRevoked):
+        return EXIT_CREDENTIAL_INVALID
+    if isinstance(error, ProviderUnavailable):
+        return EXIT_UNAVAILABLE
+    return EXIT_FAILED
+
+
+def handle_errors(command: F) -> F:
+    """Turn fieldlink's errors into a one-line message and a meaningful exit status."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .errors import FieldlinkError
+
+        try:
+            return command(*args, **kwargs)
+        except FieldlinkError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(_exit_status(error))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fieldlink(ctx: click.Context) -> Fieldlink:
+    """The Fieldlink of this invocation, closed when the command ends."""
+    obj = ctx.ensure_object(dict)
+    if "fieldlink" not in obj:
+        from ._client import Fieldlink
+
+        instance = Fieldlink(obj.get("database_url"), sandbox_url=obj.get("sandbox_url"))
+        ctx.call_on_close(instance.close)
+        obj["fieldlink"] = instance
+    return obj["fieldlink"]
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot show {type(value).__name__} as JSON")
+
+
+def _table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> str:
+    cells = [list(map(str, headers))] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fieldlink")
+@click.option(
+    "--database-url",
+    envvar="FIELDLINK_DATABASE_URL",
+    help="SQLAlchemy URL of the store [default: an SQLite file in your data directory].",
+)
+@click.option(
+    "--sandbox-url",
+    envvar="FIELDLINK_SANDBOX_URL",
+    help="Send every provider call to a running `fieldlink sandbox` at this URL.",
+)
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, sandbox_url: str | None) -> None:
+    """Connect users' accounts at agricultural data providers, and keep them alive.
+
+    Exit status: 0 done, 1 failed, 2 wrong usage, 3 invalid payload, 4 credential
+    invalid (the user must connect again), 5 provider unavailable (try again later).
+    """
+    ctx.ensure_object(dict).update(database_url=database_url, sandbox_url=sandbox_url)
+
+
+# Providers
+
+
+def _provider_json(info: ProviderInfo, distribution: str | None) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "name": info.name,
+        "version": info.version,
+        "distribution": distribution,
+        "auth_kind": info.auth_kind.value,
+        "resource_kinds": list(info.resource_kinds),
+        "resource_parents": dict(info.resource_parents),
+        "environments": list(info.environments),
+        "endpoints": {env: dict(urls) for env, urls in info.endpoints.items()},
+        "documentation_url": info.documentation_url,
+        "min_core_version": info.min_core_version,
+        "rotates_refresh_tokens": info.rotates_refresh_tokens,
+        "credential_schema": str(info.credential_schema),
+        "notes": list(info.notes),
+    }
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def providers(as_json: bool) -> None:
+    """List the installed providers, and the plugins left out with the reason."""
+    # The plugin registry alone: no store, no HTTP, so that this stays fast.
+    from ._plugins import PluginRegistry
+
+    registry = PluginRegistry()
+    registry.load_entry_points()
+    loaded = [registry.providers[name] for name in sorted(registry.providers)]
+    failures = registry.failures
+    if as_json:
+        _print_json(
+            {
+                "providers": [_provider_json(p.info, p.distribution) for p in loaded],
+                "failed": [
+                    {"name": f.name, "distribution": f.distribution, "reason": f.reason}
+                    for f in failures
+                ],
+            }
+        )
+        return
+    rows = [
+        (p.info.id, p.info.name, p.info.version, p.info.auth_kind.value, ", ".join(p.info.resource_kinds))
+        for p in loaded
+    ]
+    click.echo(_table(rows, ("id", "name", "version", "auth", "resources")))
+    for failure in failures:
+        click.echo(f"left out: {failure.name} ({failure.distribution}): {failure.reason}", err=True)
+
+
+@cli.command()
+@click.argument("provider")
+@click.argument("file", type=click.File("r"))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@click.pass_context
+@handle_errors
+def validate(ctx: click.Context, provider: str, file: Any, as_json: bool) -> None:
+    """Check a credential payload FILE (JSON, or - for standard input) for PROVIDER.
+
+    Exits 0 when it fits the provider's schema, 3 when it does not; problems are
+    listed with their JSON path, best match first, never with their values.
+    """
+    from ._plugins import PluginRegistry
+
+    try:
+        payload = json.load(file)
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not JSON: {error.msg} at line {error.lineno}", param_hint="FILE") from None
+    registry = PluginRegistry()
+    registry.load_entry_points()
+    issues = registry.provider(provider).schema.issues(payload)
+    if as_json:
+        _print_json({"valid": not issues, "issues": [issue.as_dict() for issue in issues]})
+    elif issues:
+        for issue in issues:
+            click.echo(f"{issue.path}: {issue.message}", err=True)
+    else:
+        click.echo(f"valid {provider} credentials")
+    if issues:
+        sys.exit(EXIT_INVALID_PAYLOAD)
+
+
+# App registrations
+
+
+@cli.group()
+def apps() -> None:
+    """Your application's client ids and secrets at each provider."""
+
+
+@apps.command("add")
+@click.argument("provider")
+@click.option("--environment", help="Provider environment [default: the provider's first].")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An app-level field; secret fields left out are asked for without echo.",
+)
+@click.pass_context
+@handle_errors
+def apps_add(ctx: click.Context, provider: str, environment: str | None, fields: tuple[str, ...]) -> None:
+    """Register your app at PROVIDER (client id, secret, keys)."""
+    fieldlink = _fieldlink(ctx)
+    schema = fieldlink.provider(provider).schema
+    values: dict[str, str] = {}
+    for item in fields:
+        name, separator, value = item.partition("=")
+        if not separator:
+            raise click.BadParameter(f"{item!r} must be NAME=VALUE", param_hint="--field")
+        values[name] = value
+    for name in sorted(schema.app_fields - set(values)):
+        values[name] = click.prompt(name, hide_input=name in schema.secret_fields)
+    registration = fieldlink.register_app(provider, values, environment=environment)
+    click.echo(f"registered your {provider} app for {registration.environment}")
+
+
+@apps.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def apps_list(ctx: click.Context, as_json: bool) -> None:
+    """List app registrations (secrets masked)."""
+    fieldlink = _fieldlink(ctx)
+    rows = []
+    for app in fieldlink.apps():
+        schema = fieldlink.provider(app.provider).schema
+        rows.append({"provider": app.provider, "environment": app.environment, "fields": schema.mask(app.fields)})
+    if as_json:
+        _print_json(rows)
+        return
+    click.echo(_table(((r["provider"], r["environment"], ", ".join(f"{k}={v}" for k, v in r["fields"].items())) for r in rows), ("provider", "environment", "fields")))
+
+
+@apps.command("delete")
+@click.argument("provider")
+@click.argument("environment")
+@click.pass_context
+@handle_errors
+def apps_delete(ctx: click.Context, provider: str, environment: str) -> None:
+    """Remove the app registration of PROVIDER in ENVIRONMENT."""
+    if not _fieldlink(ctx).delete_app(provider, environment):
+        click.echo(f"Error: no {provider} app registered for {environment}", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo(f"removed the {provider} app for {environment}")
+
+
+# Connecting
+
+
+@cli.command()
+@click.argument("provider")
+@click.option("--user", "user_id", required=True, help="Your application's id for the user.")
+@click.option("--environment", help="Provider environment [default: the provider's first].")
+@click.option("--port", default=DEFAULT_CALLBACK_PORT, show_default=True, help="Port of the local callback listener on 127.0.0.1; register http://127.0.0.1:PORT/callback at the provider.")
+@click.option("--no-browser", is_flag=True, help="Print the URL instead of opening a browser.")
+@click.option("--timeout", default=600, show_default=True, help="Seconds to wait for the user.")
+@click.pass_context
+@handle_errors
+def connect(ctx: click.Context, provider: str, user_id: str, environment: str | None, port: int, no_browser: bool, timeout: int) -> None:
+    """Connect USER's account at PROVIDER and store the credential."""
+    from ._callback import CallbackListener
+
+    fieldlink = _fieldlink(ctx)
+    with CallbackListener(port) as listener:
+        start = fieldlink.start_auth(user_id, provider, redirect_uri=listener.redirect_uri, environment=environment)
+        if start.form is not None:
+            params = {"state": start.state}
+            for field in start.form.fields:
+                params[field.name] = click.prompt(field.label, hide_input=field.secret)
+        else:
+            params = _visit(listener, start.url or "", no_browser, timeout)
+        connection = fieldlink.complete_auth(provider, params)
+        if connection.next_step_url:
+            click.echo(f"{provider} needs one more step from the user.", err=True)
+            _visit(listener, connection.next_step_url, no_browser, timeout)
+    credential = connection.credential
+    click.echo(f"connected {user_id} to {provider} (credential {credential.id})")
+
+
+def _visit(listener: Any, url: str, no_browser: bool, timeout: int) -> dict[str, str]:
+    click.echo(f"Open this URL to continue:\n\n  {url}\n", err=True)
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    click.echo("Waiting for the provider to send the user back...", err=True)
+    return listener.wait(timeout)
+
+
+# Credentials
+
+
+@cli.group()
+def credentials() -> None:
+    """Stored credentials: list, show, delete, events."""
+
+
+def _credential_json(fieldlink: Fieldlink, credential: Credential) -> dict[str, Any]:
+    return {
+        "id": credential.id,
+        "user_id": credential.user_id,
+        "provider": credential.provider,
+        "environment": credential.environment,
+        "status": credential.status.value,
+        "status_reason": credential.status_reason,
+        "expires_at": credential.expires_at,
+        "scopes": list(credential.scopes),
+        "created_at": credential.created_at,
+        "updated_at": credential.updated_at,
+        "payload": fieldlink.masked_payload(credential),
+    }
+
+
+@credentials.command("list")
+@click.option("--user", "user_id", help="Only this user's credentials.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def credentials_list(ctx: click.Context, user_id: str | None, as_json: bool) -> None:
+    """List stored credentials."""
+    fieldlink = _fieldlink(ctx)
+    found = fieldlink.credentials(user_id)
+    if as_json:
+        _print_json([_credential_json(fieldlink, c) for c in found])
+        return
+    rows = ((c.user_id, c.provider, c.environment, c.status.value, c.expires_at and c.expires_at.isoformat(timespec="seconds")) for c in found)
+    click.echo(_table(rows, ("user", "provider", "environment", "status", "token expires")))
+
+
+@credentials.command("show")
+@click.argument("user_id")
+@click.argument("provider")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def credentials_show(ctx: click.Context, user_id: str, provider: str, as_json: bool) -> None:
+    """Show one credential, secrets masked."""
+    fieldlink = _fieldlink(ctx)
+    shown = _credential_json(fieldlink, fieldlink.credential(user_id, provider))
+    if as_json:
+        _print_json(shown)
+        return
+    for key, value in shown.items():
+        if key == "payload":
+            for name, item in value.items():
+                click.echo(f"payload.{name}: {item}")
+        else:
+            click.echo(f"{key}: {_json_default(value) if isinstance(value, datetime) else value}")
+
+
+@credentials.command("delete")
+@click.argument("user_id")
+@click.argument("provider")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+@handle_errors
+def credentials_delete(ctx: click.Context, user_id: str, provider: str, yes: bool) -> None:
+    """Delete USER_ID's PROVIDER credential and its events."""
+    if not yes:
+        click.confirm(f"Delete the {provider} credential of {user_id}?", abort=True)
+    _fieldlink(ctx).delete(user_id, provider)
+    click.echo(f"deleted the {provider} credential of {user_id}")
+
+
+@credentials.command("events")
+@click.argument("user_id")
+@click.argument("provider")
+@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def credentials_events(ctx: click.Context, user_id: str, provider: str, limit: int, as_json: bool) -> None:
+    """Show a credential's event log, newest first."""
+    events = _fieldlink(ctx).events(user_id, provider, limit=limit)
+    if as_json:
+        _print_json([
+            {"id": e.id, "credential_id": e.credential_id, "kind": e.kind, "created_at": e.created_at,
+             "status_code": e.status_code, "message": e.message, "details": dict(e.details)}
+            for e in events
+        ])
+        return
+    rows = ((e.created_at.isoformat(timespec="seconds"), e.kind, e.status_code, e.message) for e in events)
+    click.echo(_table(rows, ("when", "event", "status", "message")))
+
+
+# Data and tokens
+
+
+@cli.command()
+@click.argument("provider")
+@click.option("--user", "user_id", required=True, help="Your application's id for the user.")
+@click.option("--kind", help="Resource kind [default: every kind the provider lists].")
+@click.option("--json", "as_json", is_flag=True, help="Print the resources as JSON lines.")
+@click.pass_context
+@handle_errors
+def resources(ctx: click.Context, provider: str, user_id: str, kind: str | None, as_json: bool) -> None:
+    """List USER's resources at PROVIDER; progress goes to standard error."""
+    fieldlink = _fieldlink(ctx)
+    kinds = [kind] if kind else list(fieldlink.provider(provider).info.resource_kinds)
+    counts: dict[str, int] = {}
+    for each in kinds:
+        counts[each] = 0
+        for resource in fieldlink.iter_resources(user_id, provider, each):
+            counts[each] += 1
+            if as_json:
+                click.echo(json.dumps({"kind": resource.kind, "id": resource.id, "name": resource.name, "parent_id": resource.parent_id, "data": dict(resource.data)}, default=_json_default))
+            else:
+                click.echo(f"{resource.kind}\t{resource.id}\t{resource.name or ''}")
+            if counts[each] % 100 == 0:
+                click.echo(f"{each}: {counts[each]}...", err=True)
+        click.echo(f"{each}: {counts[each]}", err=True)
+
+
+@cli.command()
+@click.argument("provider")
+@click.option("--user", "user_id", required=True, help="Your application's id for the user.")
+@click.pass_context
+@handle_errors
+def refresh(ctx: click.Context, provider: str, user_id: str) -> None:
+    """Refresh USER's PROVIDER token now."""
+    credential = _fieldlink(ctx).refresh(user_id, provider)
+    expiry = credential.expires_at.isoformat(timespec="seconds") if credential.expires_at else "never"
+    click.echo(f"refreshed; the access token expires {expiry}")
+
+
+# Keys
+
+
+@cli.group()
+def keys() -> None:
+    """Encryption keys for the store."""
+
+
+@keys.command("generate")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def keys_generate(output: Path) -> None:
+    """Write a new key to OUTPUT, readable by you only.
+
+    Use it with FIELDLINK_SECRET_KEY="$(cat OUTPUT)"; to rotate, put the new key
+    first and keep the old one after a comma.
+    """
+    import os
+
+    from ._crypto import generate_key
+
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(generate_key() + "\n")
+    click.echo(f"wrote a new key to {output}")
+
+
+# Sandbox and demo
+
+
+@cli.command()
+@click.option("--port", default=8700, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--size", default=25, show_default=True, help="Resources seeded per list.")
+@click.option("--register-apps", is_flag=True, help="Register the emulators' apps in your store, replacing your own registrations.")
+@click.pass_context
+@handle_errors
+def sandbox(ctx: click.Context, port: int, size: int, register_apps: bool) -> None:
+    """Serve an emulator of every installed provider on 127.0.0.1."""
+    from .sandbox import build_emulators, mount, serve
+
+    fieldlink = _fieldlink(ctx)
+    emulators = build_emulators(fieldlink.registry, {"size": size})
+    running = serve(mount(emulators), port=port)
+    if register_apps:
+        for provider, emulator in emulators.items():
+            for environment in fieldlink.provider(provider).info.environments:
+                fieldlink.register_app(provider, emulator.app_fields(), environment=environment)
+    click.echo(f"serving {len(emulators)} emulators at {running.url}/<provider id>")
+    click.echo(f"point fieldlink at them with: export FIELDLINK_SANDBOX_URL={running.url}")
+    try:
+        running.thread.join()
+    except KeyboardInterrupt:
+        running.stop()
+
+
+@cli.command()
+@click.option("--size", default=25, show_default=True, help="Resources seeded per list.")
+@click.option("--database-url", "demo_database", help="Store to use [default: a throwaway SQLite file].")
+def demo(size: int, demo_database: str | None) -> None:
+    """Connect a demo grower to every installed provider's emulator and list the data."""
+    from ._demo import run_demo
+
+    sys.exit(run_demo(size=size, database_url=demo_database))
+
+
+def main() -> None:
+    cli(prog_name="fieldlink")
+
+
+if __name__ == "__main__":
+    main()
