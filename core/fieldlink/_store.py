@@ -191,7 +191,7 @@ class Store:
             )
         return result.rowcount > 0
 
-    def _app(self, row: Mapping[str, Any]) -> AppRegistration:
+    def _app(self, row: Mapping[str, Any] | sa.RowMapping) -> AppRegistration:
         fields = json.loads(row["public_fields"])
         fields.update(json.loads(self.keyring.decrypt(row["secret_fields"])))
         return AppRegistration(row["provider"], row["environment"], fields, row["created_at"])
@@ -344,7 +344,7 @@ class Store:
             conn.execute(t.events.delete().where(t.events.c.credential_id == credential_id))
             conn.execute(t.credentials.delete().where(t.credentials.c.id == credential_id))
 
-    def _credential(self, row: Mapping[str, Any]) -> Credential:
+    def _credential(self, row: sa.RowMapping) -> Credential:
         payload = json.loads(row["public_payload"])
         payload.update(json.loads(self.keyring.decrypt(row["secret_payload"])))
         token = row["access_token"]

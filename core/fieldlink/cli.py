@@ -250,7 +250,7 @@ def apps_add(ctx: click.Context, provider: str, environment: str | None, fields:
 def apps_list(ctx: click.Context, as_json: bool) -> None:
     """List app registrations (secrets masked)."""
     fieldlink = _fieldlink(ctx)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for app in fieldlink.apps():
         schema = fieldlink.provider(app.provider).schema
         rows.append({"provider": app.provider, "environment": app.environment, "fields": schema.mask(app.fields)})

@@ -7,7 +7,7 @@ payloads print their keys only, so a model can be logged or shown in a traceback
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,10 @@ import attrs
 
 def _keys_only(payload: Mapping[str, Any]) -> str:
     return "{" + ", ".join(f"{key!r}: ..." for key in sorted(payload)) + "}"
+
+
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -53,7 +57,7 @@ class ProviderInfo:
     auth_kind: AuthKind = attrs.field(converter=AuthKind)
     #: Absolute path of the credential schema file shipped in the plugin.
     credential_schema: Path = attrs.field(converter=Path)
-    resource_kinds: tuple[str, ...] = attrs.field(converter=tuple)
+    resource_kinds: tuple[str, ...] = attrs.field(converter=_strings)
     #: ``{environment: {endpoint name: URL}}``; the first environment is the default.
     endpoints: Mapping[str, Mapping[str, str]] = attrs.field(converter=_frozen_mapping)
     documentation_url: str
@@ -65,7 +69,7 @@ class ProviderInfo:
     #: None when the provider does not say.
     rotates_refresh_tokens: bool | None = None
     #: Things the reference leaves unconfirmed, said plainly for the host to read.
-    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @property
     def environments(self) -> tuple[str, ...]:
@@ -105,7 +109,7 @@ class AuthRequest:
     redirect_uri: str
     #: RFC 7636 S256 challenge; a provider that does not take PKCE ignores it.
     code_challenge: str = attrs.field(repr=False)
-    scopes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    scopes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 @attrs.frozen
@@ -117,7 +121,7 @@ class AuthSession:
     environment: str
     redirect_uri: str
     code_verifier: str = attrs.field(repr=False)
-    scopes: tuple[str, ...] = attrs.field(converter=tuple)
+    scopes: tuple[str, ...] = attrs.field(converter=_strings)
     expires_at: datetime
 
 
@@ -132,7 +136,7 @@ class Grant:
     payload: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, repr=_keys_only)
     access_token: str | None = attrs.field(default=None, repr=False)
     expires_at: datetime | None = None
-    scopes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    scopes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 @attrs.frozen
@@ -160,7 +164,7 @@ class Credential:
     payload: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, repr=_keys_only)
     access_token: str | None = attrs.field(repr=False)
     expires_at: datetime | None
-    scopes: tuple[str, ...] = attrs.field(converter=tuple)
+    scopes: tuple[str, ...] = attrs.field(converter=_strings)
     created_at: datetime
     updated_at: datetime
 

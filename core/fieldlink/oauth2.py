@@ -88,7 +88,7 @@ class TokenResponse:
     access_token: str = attrs.field(repr=False)
     refresh_token: str | None = attrs.field(repr=False)
     expires_at: datetime
-    scopes: tuple[str, ...] = attrs.field(converter=tuple)
+    scopes: tuple[str, ...]
     #: Set when the provider granted other scopes than those asked for.
     scope_changed: bool = False
 

@@ -1,0 +1,156 @@
+"""The ``fieldlink`` command line, against the John Deere emulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from fieldlink import Fieldlink
+from fieldlink.cli import cli
+from fieldlink.http import make_session
+from fieldlink.sandbox import drive_consent, mount, serve
+from fieldlink.testing import CALLBACK_URI, assert_no_canary
+
+USER = "grower-1"
+
+
+@pytest.fixture
+def mounted(fieldlink, monkeypatch):
+    """The John Deere emulator under /john-deere, as `fieldlink sandbox` serves it."""
+    emulator = fieldlink.registry.call("john-deere", "sandbox_emulator", settings={"size": 4})
+    with serve(mount({"john-deere": emulator})) as running:
+        monkeypatch.setenv("FIELDLINK_SANDBOX_URL", running.url)
+        monkeypatch.setenv("FIELDLINK_DATABASE_URL", fieldlink.store.url)
+        with Fieldlink(fieldlink.store.url, sandbox_url=running.url) as host:
+            for environment in ("STAGE", "PRODUCTION"):
+                host.register_app("john-deere", emulator.app_fields(), environment=environment)
+            yield emulator, running, host
+
+
+@pytest.fixture
+def connected(mounted):
+    emulator, running, host = mounted
+    start = host.start_auth(USER, "john-deere", redirect_uri=CALLBACK_URI)
+    callback = drive_consent(start.url)
+    connection = host.complete_auth("john-deere", dict(parse_qsl(urlsplit(callback).query)))
+    drive_consent(connection.next_step_url)
+    return mounted
+
+
+def run(*args: str, input: str | None = None):
+    result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    assert_no_canary(result.output, "CLI output")
+    return result
+
+
+def test_providers_json_lists_john_deere(fieldlink_home):
+    result = run("providers", "--json")
+
+    assert result.exit_code == 0
+    listing = json.loads(result.output)
+    deere = next(p for p in listing["providers"] if p["id"] == "john-deere")
+    assert deere["auth_kind"] == "oauth2"
+    assert deere["resource_kinds"] == ["organizations", "farms", "fields"]
+    assert listing["failed"] == []
+
+
+def test_validate_names_the_path_and_never_the_value(fieldlink_home, tmp_path):
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"clientKey": "k", "clientSecret": "CANARY-x",
+                                "refreshToken": 5, "clientEnvironment": "TEST"}))
+
+    result = run("validate", "john-deere", str(body), "--json")
+
+    assert result.exit_code == 3
+    issues = json.loads(result.output)["issues"]
+    assert {issue["path"] for issue in issues} == {"$.refreshToken", "$.clientEnvironment"}
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"clientKey": "k", "clientSecret": "s",
+                                "refreshToken": "r", "clientEnvironment": "STAGE"}))
+    assert run("validate", "john-deere", str(good)).exit_code == 0
+
+
+def test_credentials_show_masks_secrets(connected):
+    result = run("credentials", "show", USER, "john-deere", "--json")
+
+    assert result.exit_code == 0
+    shown = json.loads(result.output)
+    assert shown["status"] == "active"
+    assert shown["payload"]["clientSecret"] == "********"
+    assert shown["payload"]["refreshToken"] == "********"
+    assert shown["payload"]["clientEnvironment"] == "STAGE"
+
+
+def test_resources_refresh_events_and_delete(connected):
+    listed = run("resources", "john-deere", "--user", USER, "--kind", "fields", "--json")
+    assert listed.exit_code == 0
+    lines = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert len(lines) == 3 * 4 and all(line["kind"] == "fields" for line in lines)
+    assert "fields: 12" in listed.stderr
+
+    assert run("refresh", "john-deere", "--user", USER).exit_code == 0
+    events = json.loads(run("credentials", "events", USER, "john-deere", "--json").output)
+    assert events[0]["kind"] in {"refreshed", "provider_call"}
+    assert any(event["kind"] == "refreshed" for event in events)
+
+    assert run("credentials", "delete", USER, "john-deere", "--yes").exit_code == 0
+    missing = run("credentials", "show", USER, "john-deere")
+    assert missing.exit_code == 1
+    assert "no john-deere credential" in missing.output
+
+
+def test_revoked_credential_exits_4(connected):
+    emulator, _, _ = connected
+    emulator.revoke()
+
+    result = run("refresh", "john-deere", "--user", USER)
+
+    assert result.exit_code == 4
+    assert "invalid_grant" in result.output
+    listed = run("credentials", "list", "--json")
+    assert json.loads(listed.output)[0]["status"] == "invalid"
+
+
+def test_apps_add_prompts_for_secrets_without_echo(fieldlink_home):
+    result = run("apps", "add", "john-deere", "--environment", "PRODUCTION",
+                 "--field", "clientKey=my-app", input="CANARY-typed-secret\n")
+
+    assert result.exit_code == 0
+    listing = json.loads(run("apps", "list", "--json").output)
+    assert listing == [{"provider": "john-deere", "environment": "PRODUCTION",
+                        "fields": {"clientKey": "my-app", "clientSecret": "********"}}]
+
+
+def test_connect_through_the_local_callback(mounted):
+    """`fieldlink connect` as a user runs it: a URL to open, a callback on loopback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fieldlink.cli", "connect", "john-deere", "--user", USER,
+         "--port", "0", "--no-browser", "--timeout", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )
+    try:
+        for _ in range(2):  # the consent page, then the organisations to approve
+            url = _next_url(process.stderr)
+            callback = drive_consent(url)
+            assert make_session().get(callback, timeout=10).status_code == 200
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert f"connected {USER} to john-deere" in stdout
+    assert_no_canary(stdout + stderr, "connect output")
+
+
+def _next_url(stream) -> str:
+    for line in stream:
+        match = re.match(r"\s+(http\S+)", line)
+        if match:
+            return match.group(1)
+    raise AssertionError("fieldlink connect printed no URL")
