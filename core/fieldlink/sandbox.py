@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import attrs
@@ -38,18 +38,6 @@ CANARY = "CANARY"
 #: The one grower every emulator knows.
 DEFAULT_ACCOUNT = "grower"
 CODE_LIFETIME = 600
-
-
-class Emulator(Protocol):
-    """What the core needs of any provider emulator: a WSGI app with these methods."""
-
-    def __call__(self, environ: Any, start_response: Any) -> Any: ...
-
-    def endpoints(self, base_url: str) -> dict[str, str]: ...
-
-    def app_fields(self) -> dict[str, str]: ...
-
-    def revoke(self, account: str = ...) -> None: ...
 
 
 def canary(kind: str) -> str:
@@ -99,14 +87,119 @@ class TokenFault:
     content_type: str = "application/json"
 
 
-class OAuthEmulator:
+class BaseEmulator:
+    """What every emulator shares: WSGI dispatch, seeded data and test controls.
+
+    Subclasses seed data in :meth:`seed`, add routes in :meth:`routes` and say in
+    :meth:`endpoints` which URL plays which of the provider's endpoints.
+    """
+
+    provider = "emulated"
+
+    def __init__(self, *, size: int = 5, seed: int = 0) -> None:
+        self.size = size
+        self.seed_value = seed
+        self.lock = threading.RLock()
+        self.revoked_accounts: set[str] = set()
+        self.data = self.seed(size, seed)
+        self.url_map = Map(
+            [
+                Rule("/_sandbox/revoke", endpoint="revoke_control", methods=["POST"]),
+                *self.base_routes(),
+                *self.routes(),
+            ]
+        )
+
+    # What subclasses provide
+
+    def seed(self, size: int, seed: int) -> Any:
+        """Build the data the resource routes serve."""
+        return None
+
+    def base_routes(self) -> Iterable[Rule]:
+        """Routes of the emulator's authentication scheme."""
+        return ()
+
+    def routes(self) -> Iterable[Rule]:
+        """Resource routes; each Rule's endpoint names a method taking (request, **args)."""
+        return ()
+
+    def endpoints(self, base_url: str) -> dict[str, str]:
+        """The provider's endpoint names mapped to this emulator's URLs."""
+        return {}
+
+    def app_fields(self) -> dict[str, str]:
+        """The app registration a host needs to use this emulator (client id, secret...)."""
+        return {}
+
+    def login_fields(self) -> dict[str, str]:
+        """What the sandbox grower types into a form flow (keys, login, password)."""
+        return {}
+
+    # Controls for tests
+
+    def revoke(self, account: str = DEFAULT_ACCOUNT) -> None:
+        """The grower withdraws consent: every credential of ``account`` stops working."""
+        with self.lock:
+            self.revoked_accounts.add(account)
+
+    def revoke_control(self, request: Request) -> Response:
+        self.revoke(request.args.get("account", DEFAULT_ACCOUNT))
+        return json_response({"revoked": True})
+
+    # WSGI
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        request = Request(environ)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            endpoint, args = adapter.match()
+            response = getattr(self, endpoint)(request, **args)
+        except HTTPException as exc:
+            response = exc.get_response(environ)
+        return response(environ, start_response)
+
+    # Pages
+
+    def consent_page(self, request: Request, params: Mapping[str, str]) -> Response:
+        """A page with Allow and Deny that posts ``params`` back to the same URL."""
+        action = request.script_root + request.path
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in params.items()
+            if k != "decision"
+        )
+        page = (
+            "<!doctype html><html><head><title>Sandbox consent</title></head><body>"
+            f"<h1>{html.escape(self.provider)} sandbox</h1>"
+            f"<p>Allow this application to read the data of {DEFAULT_ACCOUNT}?</p>"
+            f'<form method="post" action="{html.escape(action)}">{hidden}'
+            f'<input type="hidden" name="account" value="{DEFAULT_ACCOUNT}">'
+            '<button name="decision" value="allow">Allow</button>'
+            '<button name="decision" value="deny">Deny</button>'
+            "</form></body></html>"
+        )
+        return Response(page, content_type="text/html; charset=utf-8")
+
+    @staticmethod
+    def _redirect(uri: str, **params: str | None) -> Response:
+        parts = urlsplit(uri)
+        query = parse_qsl(parts.query) + [(k, v) for k, v in params.items() if v is not None]
+        location = urlunsplit(parts._replace(query=urlencode(query)))
+        return Response(status=302, headers={"Location": location})
+
+
+#: What the ``sandbox_emulator`` hook returns.
+Emulator = BaseEmulator
+
+
+class OAuthEmulator(BaseEmulator):
     """A provider's OAuth 2.0 authorisation server and resource server.
 
     Subclasses set the class attributes to their provider's rules, seed data in
     :meth:`seed` and add resource routes in :meth:`routes`.
     """
 
-    provider = "emulated"
     authorize_path = "/oauth/authorize"
     token_path = "/oauth/token"
     #: "client_secret_basic" or "client_secret_post"
@@ -127,48 +220,30 @@ class OAuthEmulator:
     required_authorize_params: Mapping[str, str] = {}
 
     def __init__(self, *, size: int = 5, seed: int = 0) -> None:
-        self.size = size
-        self.seed_value = seed
         self.client_id = f"{self.provider}-sandbox-client"
         self.client_secret = canary("client-secret")
-        self.lock = threading.RLock()
         self.codes: dict[str, _Code] = {}
         self.refresh_tokens: dict[str, _RefreshToken] = {}
         self.access_tokens: dict[str, _AccessToken] = {}
-        self.revoked_accounts: set[str] = set()
         self.token_faults: list[TokenFault] = []
         #: How many refresh grants reached the token endpoint, and how many succeeded.
         self.refresh_requests = 0
         self.refreshes = 0
-        self.data = self.seed(size, seed)
-        self.url_map = Map(
-            [
-                Rule(self.authorize_path, endpoint="authorize", methods=["GET", "POST"]),
-                Rule(self.token_path, endpoint="token", methods=["POST"]),
-                Rule("/_sandbox/revoke", endpoint="revoke_control", methods=["POST"]),
-                *self.routes(),
-            ]
-        )
+        super().__init__(size=size, seed=seed)
 
-    # What subclasses provide
-
-    def seed(self, size: int, seed: int) -> Any:
-        """Build the data the resource routes serve."""
-        return None
-
-    def routes(self) -> Iterable[Rule]:
-        """Resource routes; each Rule's endpoint names a method taking (request, **args)."""
-        return ()
+    def base_routes(self) -> Iterable[Rule]:
+        return [
+            Rule(self.authorize_path, endpoint="authorize", methods=["GET", "POST"]),
+            Rule(self.token_path, endpoint="token", methods=["POST"]),
+        ]
 
     def endpoints(self, base_url: str) -> dict[str, str]:
-        """The provider's endpoint names mapped to this emulator's URLs."""
         return {
             "authorize_url": base_url + self.authorize_path,
             "token_url": base_url + self.token_path,
         }
 
     def app_fields(self) -> dict[str, str]:
-        """The app registration a host needs to use this emulator (client id, secret...)."""
         return {"clientId": self.client_id, "clientSecret": self.client_secret}
 
     def token_extras(self, account: str) -> dict[str, Any]:
@@ -177,33 +252,24 @@ class OAuthEmulator:
 
     # Controls for tests
 
-    def revoke(self, account: str = DEFAULT_ACCOUNT) -> None:
-        """The grower withdraws consent: every token of ``account`` stops working."""
-        with self.lock:
-            self.revoked_accounts.add(account)
-
     def fail_next_token_request(self, status: int, body: str | Mapping[str, Any],
                                 content_type: str = "application/json") -> None:
         text = body if isinstance(body, str) else json.dumps(body)
         with self.lock:
             self.token_faults.append(TokenFault(status, text, content_type))
 
+    def end_rotation_grace(self) -> None:
+        """Refresh tokens already rotated out stop working now, not after the grace."""
+        moment = time.time()
+        with self.lock:
+            for token in self.refresh_tokens.values():
+                if token.retired_at is not None:
+                    token.retired_at = moment
+
     def expire_access_tokens(self) -> None:
         with self.lock:
             for token in self.access_tokens.values():
                 token.expires_at = 0
-
-    # WSGI
-
-    def __call__(self, environ: Any, start_response: Any) -> Any:
-        request = Request(environ)
-        adapter = self.url_map.bind_to_environ(environ)
-        try:
-            endpoint, args = adapter.match()
-            response = getattr(self, endpoint)(request, **args)
-        except HTTPException as exc:
-            response = exc.get_response(environ)
-        return response(environ, start_response)
 
     # Consent
 
@@ -238,32 +304,6 @@ class OAuthEmulator:
                 expires_at=time.time() + CODE_LIFETIME,
             )
         return self._redirect(redirect_uri, code=code, state=params.get("state"))
-
-    def consent_page(self, request: Request, params: Mapping[str, str]) -> Response:
-        """A page with Allow and Deny that posts ``params`` back to the same URL."""
-        action = request.script_root + request.path
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in params.items()
-            if k != "decision"
-        )
-        page = (
-            "<!doctype html><html><head><title>Sandbox consent</title></head><body>"
-            f"<h1>{html.escape(self.provider)} sandbox</h1>"
-            f"<p>Allow this application to read the data of {DEFAULT_ACCOUNT}?</p>"
-            f'<form method="post" action="{html.escape(action)}">{hidden}'
-            f'<input type="hidden" name="account" value="{DEFAULT_ACCOUNT}">'
-            '<button name="decision" value="allow">Allow</button>'
-            '<button name="decision" value="deny">Deny</button>'
-            "</form></body></html>"
-        )
-        return Response(page, content_type="text/html; charset=utf-8")
-
-    @staticmethod
-    def _redirect(uri: str, **params: str | None) -> Response:
-        parts = urlsplit(uri)
-        query = parse_qsl(parts.query) + [(k, v) for k, v in params.items() if v is not None]
-        return Response(status=302, headers={"Location": urlunsplit(parts._replace(query=urlencode(query)))})
 
     # Tokens
 
@@ -365,10 +405,6 @@ class OAuthEmulator:
             body["error_description"] = description
         return json_response(body, status=status)
 
-    def revoke_control(self, request: Request) -> Response:
-        self.revoke(request.args.get("account", DEFAULT_ACCOUNT))
-        return json_response({"revoked": True})
-
     # Resource routes
 
     def bearer_account(self, request: Request) -> str | None:
@@ -408,7 +444,10 @@ class RunningEmulator:
 
         self.server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         self.url = f"http://{host}:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick: tests start and stop many servers.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def stop(self) -> None:

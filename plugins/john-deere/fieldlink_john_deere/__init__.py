@@ -9,6 +9,7 @@ returns as a further step of the flow.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from fieldlink.models import AuthSession, Credential
 
 __version__ = "0.1.0"
+
+logger = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/vnd.deere.axiom.v3+json"
 _SIGN_IN = "https://signin.johndeere.com/oauth2/aus78tnlaysMraFhC1t7"
@@ -77,11 +80,17 @@ class JohnDeere(OAuth2Provider):
         self, context: ProviderContext, grant: Grant, session: AuthSession
     ) -> str | None:
         # An organisation with a "connections" link still awaits the grower's approval.
-        response = context.http.get(
-            _first_page(context.endpoint("api_base") + "/organizations"),
-            headers={"Authorization": f"Bearer {grant.access_token}", "Accept": MEDIA_TYPE},
-        )
-        body = context.http.json(response, what="the organizations list")
+        try:
+            response = context.http.get(
+                _first_page(context.endpoint("api_base") + "/organizations"),
+                headers={"Authorization": f"Bearer {grant.access_token}", "Accept": MEDIA_TYPE},
+            )
+            body = context.http.json(response, what="the organizations list")
+        except ProviderError as error:
+            # The tokens are good and must be stored; listing farms of an organisation
+            # still awaiting approval will say so then.
+            logger.debug("john-deere: cannot look for organizations to approve: %s", error)
+            return None
         for organization in body.get("values", []):
             uri = _link(organization, "connections")
             if uri:
