@@ -79,6 +79,18 @@ class Connection:
     next_step_url: str | None = None
 
 
+@attrs.frozen
+class Deletion:
+    """What deleting a credential did at the provider.
+
+    ``revoked`` is True when the provider confirmed, None when it offers no
+    revocation (or the credential was already invalid), False when it failed.
+    """
+
+    revoked: bool | None
+    error: str | None = None
+
+
 @attrs.define
 class _Cached:
     credential: Credential
@@ -432,7 +444,7 @@ class Fieldlink:
         )
         self.store.add_event(credential.id, "created", message="replaced" if replaced else "")
         self._cache.pop((user_id, provider), None)
-        if verify and credential.access_token is None:
+        if verify and not self._usable(credential):
             credential = self._refresh(credential, force=True)
         return credential
 
@@ -453,10 +465,26 @@ class Fieldlink:
     def credentials(self, user_id: str | None = None, provider: str | None = None) -> list[Credential]:
         return self.store.list_credentials(user_id, provider)
 
-    def delete(self, user_id: str, provider: str) -> None:
+    def delete(self, user_id: str, provider: str, *, revoke: bool = True) -> Deletion:
+        """Delete the credential; first revoke it at the provider where it can be.
+
+        The local copy goes even when revocation fails; the answer says what happened.
+        """
         credential = self.store.get_credential(user_id, provider)
+        revoked: bool | None = None
+        failure: str | None = None
+        if revoke and credential.status is CredentialStatus.ACTIVE:
+            context = self._context(provider, credential.environment)
+            try:
+                revoked = self._call(
+                    provider, "revoke_credentials", context=context, credential=credential
+                )
+            except FieldlinkError as error:
+                revoked, failure = False, str(error)
+                logger.warning("revoking the %s credential failed: %s", provider, error)
         self.store.delete_credential(credential.id)
         self._cache.pop((user_id, provider), None)
+        return Deletion(revoked, failure)
 
     def events(self, user_id: str, provider: str, *, limit: int = 50) -> list[Event]:
         credential = self.store.get_credential(user_id, provider)
@@ -470,11 +498,15 @@ class Fieldlink:
 
     def access_token(self, user_id: str, provider: str) -> str:
         """A usable access token, refreshed first if it is about to expire."""
+        if not self.registry.provider(provider).info.issues_access_tokens:
+            raise ConfigurationError(
+                f"{provider} signs each request instead of issuing access tokens; "
+                "send requests through Fieldlink.api()",
+                provider=provider,
+            )
         credential = self.usable_credential(user_id, provider)
         if credential.access_token is None:
-            raise PluginError(
-                f"the {provider} plugin issues no access tokens", provider=provider
-            )
+            raise PluginError(f"the {provider} plugin stored no access token", provider=provider)
         return credential.access_token
 
     def usable_credential(self, user_id: str, provider: str) -> Credential:
@@ -505,6 +537,8 @@ class Fieldlink:
                 provider=credential.provider,
                 reason=credential.status_reason or "",
             )
+        if not self.registry.provider(credential.provider).info.issues_access_tokens:
+            return True
         if credential.access_token is None:
             return False
         if credential.expires_at is None:
@@ -552,13 +586,8 @@ class Fieldlink:
                     self._check_plugin_payload(provider, grant.payload)
                 except CredentialRevoked as exc:
                     failure = exc
-                    locked.set_status(CredentialStatus.INVALID, str(exc))
                     locked.add_event("refresh_failed", status_code=exc.status, message=str(exc))
-                    locked.add_event(
-                        "status_changed",
-                        message=f"{previous.value} -> invalid",
-                        details={"reason": exc.error},
-                    )
+                    _record_invalid(locked, exc)
                 except ProviderError as exc:
                     failure = exc
                     locked.add_event("refresh_failed", status_code=exc.status, message=str(exc))
@@ -576,16 +605,29 @@ class Fieldlink:
 
         if failure is not None:
             if updated.status is not previous:
-                self.registry.broadcast(
-                    "credential_status_changed",
-                    credential=updated,
-                    previous=previous,
-                    reason=updated.status_reason or "",
-                )
-                self._cache.pop((updated.user_id, provider), None)
+                self._announce_status(updated, previous)
             raise failure
         self.registry.broadcast("credential_refreshed", credential=updated, rotated=rotated)
         return updated
+
+    def _mark_invalid(self, credential: Credential, error: CredentialRevoked) -> None:
+        """The provider refused the credential for good outside a refresh."""
+        with self.store.locked(credential.id) as locked:
+            previous = locked.credential.status
+            if previous is CredentialStatus.INVALID:
+                return
+            _record_invalid(locked, error)
+            updated = locked.credential
+        self._announce_status(updated, previous)
+
+    def _announce_status(self, updated: Credential, previous: CredentialStatus) -> None:
+        self._cache.pop((updated.user_id, updated.provider), None)
+        self.registry.broadcast(
+            "credential_status_changed",
+            credential=updated,
+            previous=previous,
+            reason=updated.status_reason or "",
+        )
 
     # Reading data
 
@@ -622,16 +664,20 @@ class Fieldlink:
             )
         credential = self.usable_credential(user_id, provider)
         context = self._context(provider, credential.environment, credential_id=credential.id)
-        return self._call(
-            provider,
-            "list_resources",
-            context=context,
-            credential=credential,
-            api=self.api(user_id, provider),
-            kind=kind,
-            parent=parent,
-            cursor=cursor,
-        )
+        try:
+            return self._call(
+                provider,
+                "list_resources",
+                context=context,
+                credential=credential,
+                api=self.api(user_id, provider),
+                kind=kind,
+                parent=parent,
+                cursor=cursor,
+            )
+        except CredentialRevoked as error:
+            self._mark_invalid(credential, error)
+            raise
 
     def iter_resources(
         self, user_id: str, provider: str, kind: str, *, parent: str | None = None
@@ -652,3 +698,12 @@ class Fieldlink:
         )
         for page in pages:
             yield from page.items
+
+
+def _record_invalid(locked: Any, error: CredentialRevoked) -> None:
+    """Mark the locked credential invalid, with the reason, in its event log."""
+    previous = locked.credential.status
+    locked.set_status(CredentialStatus.INVALID, str(error))
+    locked.add_event(
+        "status_changed", message=f"{previous.value} -> invalid", details={"reason": error.error}
+    )

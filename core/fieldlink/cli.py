@@ -387,8 +387,12 @@ def credentials_delete(ctx: click.Context, user_id: str, provider: str, yes: boo
     """Delete USER_ID's PROVIDER credential and its events."""
     if not yes:
         click.confirm(f"Delete the {provider} credential of {user_id}?", abort=True)
-    _fieldlink(ctx).delete(user_id, provider)
+    deletion = _fieldlink(ctx).delete(user_id, provider)
     click.echo(f"deleted the {provider} credential of {user_id}")
+    if deletion.revoked:
+        click.echo(f"{provider} revoked it")
+    elif deletion.error:
+        click.echo(f"Warning: {provider} did not revoke it: {deletion.error}", err=True)
 
 
 @credentials.command("events")

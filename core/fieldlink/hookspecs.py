@@ -119,6 +119,16 @@ def refresh_credentials(context: ProviderContext, credential: Credential) -> Gra
 
 
 @hookspec(firstresult=True)
+def revoke_credentials(context: ProviderContext, credential: Credential) -> bool | None:
+    """Revoke ``credential`` at the provider, because the host is deleting it.
+
+    Return True when the provider confirmed, None when it offers no revocation.
+    Raise a :class:`~fieldlink.errors.ProviderError` when revocation failed; the
+    core deletes the credential locally all the same and reports the failure.
+    """
+
+
+@hookspec(firstresult=True)
 def authorize_request(
     context: ProviderContext,
     credential: Credential,

@@ -68,6 +68,9 @@ class ProviderInfo:
     #: True when each refresh returns a new refresh token and may retire the old one;
     #: None when the provider does not say.
     rotates_refresh_tokens: bool | None = None
+    #: False for providers that sign each request instead of issuing access tokens:
+    #: their credentials are used as they are and never refreshed.
+    issues_access_tokens: bool = True
     #: Things the reference leaves unconfirmed, said plainly for the host to read.
     notes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 

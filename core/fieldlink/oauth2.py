@@ -77,6 +77,8 @@ class OAuth2Settings:
     refresh_sends_scope: bool = False
     #: Headers on every API call; ``{field}`` is replaced by that payload field.
     api_headers: Mapping[str, str] = attrs.field(factory=dict)
+    #: OAuth error codes of a refresh that mean the credential is dead for good.
+    revoking_errors: frozenset[str] = REVOKING_ERRORS
     #: Said when a code exchange returns no refresh token.
     missing_refresh_token_hint: str = "check that the app may ask for offline access"
 
@@ -108,6 +110,7 @@ def parse_token_response(
     requested_scopes: tuple[str, ...] = (),
     default_expires_in: int = 3600,
     sent_secrets: tuple[str | None, ...] = (),
+    revoking_errors: frozenset[str] = REVOKING_ERRORS,
     now: datetime | None = None,
 ) -> TokenResponse:
     """Read a token endpoint's response (RFC 6749 sections 5.1 and 5.2).
@@ -142,7 +145,7 @@ def parse_token_response(
         message = f"{provider} refused the token request: {code}"
         if description:
             message += f" ({description})"
-        error_class = CredentialRevoked if code in REVOKING_ERRORS else OAuthError
+        error_class = CredentialRevoked if code in revoking_errors else OAuthError
         raise error_class(message, error=code, provider=provider, status=status)
 
     access_token = body.get("access_token")
@@ -268,7 +271,8 @@ class OAuth2Provider:
             app[self.oauth.client_secret_field],
             "authorization_code",
             form,
-            requested=session.scopes,
+            # The session keeps the host's scopes; the defaults were asked for if none.
+            requested=self.scopes(context, session.scopes),
         )
         if tokens.refresh_token is None:
             raise ProviderError(
@@ -329,25 +333,10 @@ class OAuth2Provider:
         requested: tuple[str, ...],
     ) -> TokenResponse:
         """POST one grant to the token endpoint, with this provider's client auth."""
-        from authlib.oauth2.auth import ClientAuth
-        from authlib.oauth2.rfc6749.parameters import prepare_token_request
-
         url = context.endpoint("token_url")
-        headers = {"Accept": "application/json"}
-        client_auth = ClientAuth(client_id, client_secret, self.oauth.client_auth)
-        if self.oauth.body_format == "json":
-            body: dict[str, Any] = {"grant_type": grant_type, **form}
-            if self.oauth.client_auth == CLIENT_SECRET_POST:
-                body.update(client_id=client_id, client_secret=client_secret)
-                data = json.dumps(body)
-            else:
-                _, headers, data = client_auth.prepare("POST", url, headers, json.dumps(body))
-            headers["Content-Type"] = "application/json"
-        else:
-            encoded = prepare_token_request(grant_type, **form)
-            _, headers, data = client_auth.prepare("POST", url, headers, encoded)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-
+        headers, data = self.client_request(
+            url, client_id, client_secret, {"grant_type": grant_type, **form}
+        )
         response = context.http.post(url, data=data, headers=headers)
         return parse_token_response(
             response,
@@ -357,7 +346,61 @@ class OAuth2Provider:
                 context.setting("default_expires_in", self.oauth.default_expires_in)
             ),
             sent_secrets=(client_secret, form.get("refresh_token"), form.get("code")),
+            revoking_errors=self.oauth.revoking_errors,
         )
+
+    def client_request(
+        self, url: str, client_id: str, client_secret: str, fields: Mapping[str, Any]
+    ) -> tuple[dict[str, str], str]:
+        """Headers and body of a request to ``url`` authenticated as the client,
+        in this provider's body format and client authentication method."""
+        from urllib.parse import urlencode
+
+        from authlib.oauth2.auth import ClientAuth
+
+        headers = {"Accept": "application/json"}
+        if self.oauth.body_format == "json":
+            headers["Content-Type"] = "application/json"
+            body = dict(fields)
+            if self.oauth.client_auth == CLIENT_SECRET_POST:
+                # Authlib appends form fields; JSON bodies carry the client themselves.
+                body.update(client_id=client_id, client_secret=client_secret)
+                return headers, json.dumps(body)
+            encoded = json.dumps(body)
+        else:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            encoded = urlencode({k: v for k, v in fields.items() if v is not None})
+        client_auth = ClientAuth(client_id, client_secret, self.oauth.client_auth)
+        _, headers, data = client_auth.prepare("POST", url, headers, encoded)
+        return headers, data
+
+    @hookimpl
+    def revoke_credentials(
+        self, context: ProviderContext, credential: Credential
+    ) -> bool | None:
+        """Revoke the refresh token (RFC 7009) where the provider has an endpoint."""
+        url = context.endpoints.get("revoke_url")
+        if not url:
+            return None
+        payload = credential.payload
+        headers, data = self.client_request(
+            url,
+            payload[self.oauth.client_id_field],
+            payload[self.oauth.client_secret_field],
+            {
+                "token": payload[self.oauth.refresh_token_field],
+                "token_type_hint": "refresh_token",
+            },
+        )
+        response = context.http.post(url, data=data, headers=headers)
+        if response.status_code != 200:
+            raise ProviderError(
+                f"{context.provider.id} refused to revoke the credential "
+                f"(HTTP {response.status_code})",
+                provider=context.provider.id,
+                status=response.status_code,
+            )
+        return True
 
     @hookimpl
     def authorize_request(

@@ -218,6 +218,8 @@ class OAuthEmulator(BaseEmulator):
     refresh_scope: str | None = None
     #: Extra authorisation parameters the provider insists on, with their values.
     required_authorize_params: Mapping[str, str] = {}
+    #: Where RFC 7009 revocation is served, for providers that offer it.
+    revoke_path: str | None = None
 
     def __init__(self, *, size: int = 5, seed: int = 0) -> None:
         self.client_id = f"{self.provider}-sandbox-client"
@@ -229,19 +231,26 @@ class OAuthEmulator(BaseEmulator):
         #: How many refresh grants reached the token endpoint, and how many succeeded.
         self.refresh_requests = 0
         self.refreshes = 0
+        self.revoked_tokens = 0
         super().__init__(size=size, seed=seed)
 
     def base_routes(self) -> Iterable[Rule]:
-        return [
+        rules = [
             Rule(self.authorize_path, endpoint="authorize", methods=["GET", "POST"]),
             Rule(self.token_path, endpoint="token", methods=["POST"]),
         ]
+        if self.revoke_path:
+            rules.append(Rule(self.revoke_path, endpoint="revoke_token", methods=["POST"]))
+        return rules
 
     def endpoints(self, base_url: str) -> dict[str, str]:
-        return {
+        endpoints = {
             "authorize_url": base_url + self.authorize_path,
             "token_url": base_url + self.token_path,
         }
+        if self.revoke_path:
+            endpoints["revoke_url"] = base_url + self.revoke_path
+        return endpoints
 
     def app_fields(self) -> dict[str, str]:
         return {"clientId": self.client_id, "clientSecret": self.client_secret}
@@ -325,6 +334,19 @@ class OAuthEmulator(BaseEmulator):
                 self.refresh_requests += 1
                 return self._refresh(body)
         return self._oauth_error("unsupported_grant_type", "", 400)
+
+    def revoke_token(self, request: Request) -> Response:
+        """RFC 7009: the token stops working; unknown tokens are no error."""
+        body = self._token_body(request)
+        if body is None or not self._client_authenticated(request, body):
+            return self._oauth_error("invalid_client", "client authentication failed", 401)
+        presented = body.get("token", "")
+        with self.lock:
+            if presented in self.refresh_tokens:
+                self.refresh_tokens[presented].retired_at = time.time()
+            self.access_tokens.pop(presented, None)
+            self.revoked_tokens += 1
+        return json_response({})
 
     def _token_body(self, request: Request) -> dict[str, str] | None:
         if self.body_format == "json":

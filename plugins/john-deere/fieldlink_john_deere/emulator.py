@@ -28,6 +28,7 @@ class JohnDeereEmulator(OAuthEmulator):
     provider = "john-deere"
     authorize_path = f"{_PREFIX}/v1/authorize"
     token_path = f"{_PREFIX}/v1/token"
+    revoke_path = f"{_PREFIX}/v1/revoke"
     client_auth = "client_secret_basic"
     rotation = "none"
     access_lifetime = 43200

@@ -28,3 +28,28 @@ def test_revoked_grower_turns_invalid(sandbox):
     with pytest.raises(CredentialInvalid):
         deere.fieldlink.access_token("grower-1", "john-deere")
     assert deere.fieldlink.credential("grower-1", "john-deere").status.value == "invalid"
+
+
+def test_delete_revokes_the_refresh_token(sandbox):
+    deere = sandbox("john-deere")
+    deere.connect("grower-1")
+    refresh_token = deere.fieldlink.credential("grower-1", "john-deere").payload["refreshToken"]
+
+    deletion = deere.fieldlink.delete("grower-1", "john-deere")
+
+    assert deletion.revoked is True
+    assert deere.emulator.revoked_tokens == 1
+    assert deere.emulator.refresh_tokens[refresh_token].retired_at is not None
+    assert deere.fieldlink.credentials("grower-1") == []
+
+
+def test_delete_goes_on_when_revocation_fails(sandbox):
+    deere = sandbox("john-deere")
+    deere.connect("grower-1")
+    deere.fieldlink.override_endpoints("john-deere", {"revoke_url": deere.running.url + "/gone"})
+
+    deletion = deere.fieldlink.delete("grower-1", "john-deere")
+
+    assert deletion.revoked is False
+    assert "HTTP 404" in deletion.error
+    assert deere.fieldlink.credentials("grower-1") == []
