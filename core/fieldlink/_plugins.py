@@ -75,7 +75,7 @@ def _version_tuple(version: str) -> Any:
 
     try:
         return Version(version)
-    except InvalidVersion:
+    except (InvalidVersion, TypeError):  # TypeError: a number, not a string
         return None
 
 
@@ -100,7 +100,7 @@ class PluginRegistry:
             distribution = entry_point.dist.name if entry_point.dist else None
             try:
                 plugin = entry_point.load()
-            except Exception as exc:  # a plugin's import may fail in any way
+            except (Exception, SystemExit) as exc:  # a plugin's import may fail in any way
                 self._fail(entry_point.name, distribution, f"cannot be imported: {exc!r}")
                 continue
             self.add_provider(entry_point.name, plugin, distribution=distribution)
@@ -114,6 +114,9 @@ class PluginRegistry:
         try:
             self.manager.register(plugin, name=f"provider:{name}")
         except (pluggy.PluginValidationError, ValueError) as exc:
+            if isinstance(exc, pluggy.PluginValidationError):
+                # pluggy 1.5 keeps the hooks it added before the invalid one: drop them.
+                self.manager.unregister(name=f"provider:{name}")
             self._fail(name, distribution, f"does not match the hook specifications: {exc}")
             return
 
@@ -163,7 +166,10 @@ class PluginRegistry:
         if have is not None and needed > have:
             return f"needs fieldlink core {info.min_core_version} or newer; {__version__} is installed"
 
-        problems = check_schema_file(info.credential_schema)
+        try:
+            problems = check_schema_file(info.credential_schema)
+        except Exception as exc:  # jsonschema raises on some schemas: a $ref to nowhere
+            problems = [f"{info.credential_schema}: cannot be checked: {exc}"]
         if problems:
             return "ships an unusable credential schema: " + "; ".join(problems)
         return None

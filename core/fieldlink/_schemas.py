@@ -62,10 +62,9 @@ def check_schema_file(path: Path) -> list[str]:
     the heaviest import on the path of ``fieldlink providers``.
     """
     try:
-        stat = path.stat()
+        key = _check_key(path)
     except OSError as exc:
         return [f"{path}: cannot be read ({exc.strerror})"]
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     cache = _read_check_cache()
     if key in cache:
         return list(cache[key])
@@ -73,6 +72,18 @@ def check_schema_file(path: Path) -> list[str]:
     cache[key] = problems
     _write_check_cache(cache)
     return problems
+
+
+def _check_key(path: Path) -> str:
+    """Changes whenever the answer could: the file, its neighbours it may $ref, the
+    core's schemas, or the core itself."""
+    from ._version import __version__
+
+    parts = [__version__, str(path.resolve())]
+    for file in [path, *sorted(path.parent.glob("*.json")), *sorted(core_schema_dir().glob("*.json"))]:
+        stat = file.stat()
+        parts.append(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "|".join(parts)
 
 
 def _check_schema_file_now(path: Path) -> list[str]:
@@ -241,15 +252,23 @@ def describe_error(error: ValidationError) -> ValidationIssue:
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         where = f"{path}.{extra[0]}" if extra else path
         return ValidationIssue(where, "is not a field of this schema; remove it", kind)
+    # Only the failing rule's message is built: an int minLength cannot be joined
+    # like an enum's values.
     messages = {
-        "type": f"must be of type {expected}",
-        "enum": f"must be one of {', '.join(map(str, expected))}",
-        "const": f"must be {expected!r}",
-        "minLength": "must not be empty" if expected == 1 else f"must be at least {expected} characters",
-        "maxLength": f"must be at most {expected} characters",
-        "pattern": f"must match the pattern {expected}",
-        "format": f"must be a valid {expected}",
-        "minItems": f"must have at least {expected} items",
-        "minProperties": f"must have at least {expected} properties",
+        "type": lambda: f"must be of type {expected}",
+        "enum": lambda: f"must be one of {', '.join(map(str, expected))}",
+        "const": lambda: f"must be {expected!r}",
+        "minLength": lambda: (
+            "must not be empty"
+            if expected == 1
+            else f"must be at least {expected} characters"
+        ),
+        "maxLength": lambda: f"must be at most {expected} characters",
+        "pattern": lambda: f"must match the pattern {expected}",
+        "format": lambda: f"must be a valid {expected}",
+        "minItems": lambda: f"must have at least {expected} items",
+        "minProperties": lambda: f"must have at least {expected} properties",
     }
-    return ValidationIssue(path, messages.get(kind, f"fails the {kind} rule of the schema"), kind)
+    message = messages.get(kind)
+    text = message() if message else f"fails the {kind} rule of the schema"
+    return ValidationIssue(path, text, kind)

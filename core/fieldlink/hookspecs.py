@@ -73,8 +73,9 @@ def start_auth(context: ProviderContext, request: AuthRequest) -> Redirect | For
     Return a :class:`~fieldlink.models.Redirect` to the provider's consent page,
     carrying ``request.state`` and ``request.redirect_uri`` (and
     ``request.code_challenge`` if the provider takes PKCE), or a
-    :class:`~fieldlink.models.Form` listing what to ask the user for. The core has
-    already stored the state, the redirect URI and the PKCE verifier.
+    :class:`~fieldlink.models.Form` listing what to ask the user for. The core
+    keeps the state, the redirect URI and the PKCE verifier server-side once the
+    hook has answered.
     """
 
 
