@@ -154,3 +154,14 @@ def _next_url(stream) -> str:
         if match:
             return match.group(1)
     raise AssertionError("fieldlink connect printed no URL")
+
+
+def test_validate_reports_an_empty_secret_without_crashing(fieldlink_home, tmp_path):
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"clientKey": "k", "clientSecret": "",
+                                "refreshToken": "r", "clientEnvironment": "STAGE"}))
+
+    result = run("validate", "john-deere", str(body))
+
+    assert result.exit_code == 3
+    assert "$.clientSecret: must not be empty" in result.output

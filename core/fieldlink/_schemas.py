@@ -212,7 +212,46 @@ def _build_validator(schema: Mapping[str, Any], own_dir: Path) -> Validator:
                 resources.append((document["$id"], Resource.from_contents(document)))
     registry: Registry = Registry().with_resources(resources)
     validator_class = jsonschema.validators.validator_for(schema)
-    return validator_class(schema, registry=registry)
+    # Resolving a $ref costs more than the check it leads to: resolve each one once,
+    # here, rather than on every payload.
+    bundled = _inline_refs(schema, registry.resolver(), depth=0)
+    return validator_class(bundled, registry=registry)
+
+
+#: Keywords whose values are data, not subschemas: never rewritten.
+_DATA_KEYWORDS = frozenset({"const", "default", "enum", "examples"})
+#: Keywords that only annotate: a $ref's target and its siblings may both carry them.
+_ANNOTATIONS = frozenset({"$comment", "description", "title", "readOnly", "writeOnly"})
+_MAX_REF_DEPTH = 16
+
+
+def _inline_refs(node: Any, resolver: Any, *, depth: int) -> Any:
+    """``node`` with each resolvable ``$ref`` replaced by what it points at."""
+    from referencing.exceptions import Unresolvable
+
+    if isinstance(node, list):
+        return [_inline_refs(item, resolver, depth=depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    inlined = {
+        key: value if key in _DATA_KEYWORDS else _inline_refs(value, resolver, depth=depth)
+        for key, value in node.items()
+        if key != "$ref"
+    }
+    reference = node.get("$ref")
+    if not isinstance(reference, str) or depth >= _MAX_REF_DEPTH:
+        return node if reference is not None else inlined
+    try:
+        resolved = resolver.lookup(reference)
+    except Unresolvable:
+        return node  # left for the validator to report
+    target = _inline_refs(resolved.contents, resolved.resolver, depth=depth + 1)
+    if not isinstance(target, dict):
+        return node
+    clashes = (set(target) & set(inlined)) - _ANNOTATIONS
+    if clashes:
+        return {**inlined, "allOf": [*inlined.get("allOf", []), target]}
+    return {**target, **inlined}
 
 
 def _issues(validator: Validator, payload: Any) -> list[ValidationIssue]:
