@@ -17,7 +17,7 @@ from ._context import ProviderContext
 from ._crypto import Keyring, keyring_from_env, keyring_from_file
 from ._paths import data_dir
 from ._plugins import LoadedProvider, PluginFailure, PluginRegistry
-from ._store import DATABASE_URL_ENV, Store
+from ._store import DATABASE_URL_ENV, LockedCredential, Store
 from .errors import (
     AuthFlowError,
     AuthorizationDenied,
@@ -42,6 +42,7 @@ from .models import (
     ProviderInfo,
     Redirect,
     Resource,
+    _redacted_url,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,12 @@ DEFAULT_REFRESH_MARGIN = timedelta(minutes=5)
 #: How long a process trusts its in-memory copy of a credential before reading the
 #: store again (another process may have deleted it or marked it invalid).
 DEFAULT_CACHE_SECONDS = 10.0
+#: The refresh worker's look-ahead: what expires this soon is refreshed now.
+DEFAULT_DUE_WINDOW = timedelta(minutes=15)
+#: After a passing failure, the worker leaves a credential alone this long.
+RETRY_DELAY = timedelta(minutes=5)
+#: How long events are kept, as Leaf keeps its credential events.
+DEFAULT_EVENT_RETENTION = timedelta(days=30)
 
 
 @attrs.frozen
@@ -63,7 +70,7 @@ class AuthStart:
     provider: str
     state: str = attrs.field(repr=False)
     expires_at: datetime
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=_redacted_url)
     form: Form | None = None
 
     @property
@@ -89,6 +96,25 @@ class Deletion:
 
     revoked: bool | None
     error: str | None = None
+
+
+@attrs.frozen
+class RefreshReport:
+    """One credential the refresh worker took care of."""
+
+    credential: Credential
+    error: str | None = None
+    #: True when the provider refused the credential for good.
+    invalid: bool = False
+
+
+@attrs.frozen
+class _Outcome:
+    credential: Credential
+    previous: CredentialStatus
+    failure: FieldlinkError | None = None
+    rotated: bool = False
+    refreshed: bool = False
 
 
 @attrs.define
@@ -145,6 +171,7 @@ class Fieldlink:
         sandbox_url: str | None = None,
         refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN,
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
+        event_retention: timedelta = DEFAULT_EVENT_RETENTION,
         registry: PluginRegistry | None = None,
     ) -> None:
         self._database_url = database_url or os.environ.get(DATABASE_URL_ENV)
@@ -154,6 +181,7 @@ class Fieldlink:
         self._sandbox_url = sandbox_url or os.environ.get(SANDBOX_URL_ENV) or None
         self.refresh_margin = refresh_margin
         self.cache_seconds = cache_seconds
+        self.event_retention = event_retention
         self._registry = registry
         self._store: Store | None = None
         self._cache: dict[tuple[str, str], _Cached] = {}
@@ -161,6 +189,7 @@ class Fieldlink:
         self._locks_guard = threading.Lock()
         self._local = threading.local()
         self._sandbox_cache: dict[str, dict[str, str]] = {}
+        self._sandbox_settings: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"Fieldlink(store={self._store!r})"
@@ -179,12 +208,18 @@ class Fieldlink:
     def store(self) -> Store:
         if self._store is None:
             url = self._database_url or _default_database_url()
-            self._store = Store(url, self._keyring(default_store=self._database_url is None))
+            self._store = Store(
+                url, self._keyring(default_store=self._database_url is None)
+            )
         return self._store
 
     def _keyring(self, *, default_store: bool) -> Keyring:
         if self._secret_key:
-            keys = [self._secret_key] if isinstance(self._secret_key, str) else self._secret_key
+            keys = (
+                [self._secret_key]
+                if isinstance(self._secret_key, str)
+                else self._secret_key
+            )
             return Keyring(list(keys))
         from_env = keyring_from_env()
         if from_env is not None:
@@ -254,6 +289,21 @@ class Fieldlink:
             )
         return self._sandbox_cache[provider]
 
+    def override_settings(self, provider: str, settings: Mapping[str, Any]) -> None:
+        """Change ``provider``'s settings from now on (those given as ``settings=``)."""
+        self._settings.setdefault(provider, {}).update(settings)
+
+    def _provider_settings(self, provider: str) -> dict[str, Any]:
+        settings = self._settings.get(provider, {})
+        if not self._sandbox_url:
+            return settings
+        if provider not in self._sandbox_settings:
+            from .sandbox import sandbox_settings
+
+            self._sandbox_settings[provider] = sandbox_settings(self.registry, provider)
+        # What the emulator needs (an application name...) yields to the host's own.
+        return {**self._sandbox_settings[provider], **settings}
+
     def _http(self) -> Any:
         session = getattr(self._local, "session", None)
         if session is None:
@@ -261,7 +311,11 @@ class Fieldlink:
         return session
 
     def _context(
-        self, provider: str, environment: str | None, *, credential_id: str | None = None
+        self,
+        provider: str,
+        environment: str | None,
+        *,
+        credential_id: str | None = None,
     ) -> ProviderContext:
         loaded = self.registry.provider(provider)
         environment = self._environment(loaded, environment)
@@ -272,7 +326,7 @@ class Fieldlink:
             provider=loaded.info,
             environment=environment,
             endpoints=self._endpoints(loaded, environment),
-            settings=self._settings.get(provider, {}),
+            settings=self._provider_settings(provider),
             app=self.store.get_app(provider, environment),
             http=http,
         )
@@ -288,18 +342,27 @@ class Fieldlink:
                 pending.append((method, url, status))
             else:
                 self.store.add_event(
-                    credential_id, "provider_call", status_code=status, message=f"{method} {url}"
+                    credential_id,
+                    "provider_call",
+                    status_code=status,
+                    message=f"{method} {url}",
                 )
 
         return record
 
     def _call(self, provider: str, hook: str, **kwargs: Any) -> Any:
-        return _wrap_plugin_errors(provider, hook)(self.registry.call)(provider, hook, **kwargs)
+        return _wrap_plugin_errors(provider, hook)(self.registry.call)(
+            provider, hook, **kwargs
+        )
 
     # App registrations
 
     def register_app(
-        self, provider: str, fields: Mapping[str, Any], *, environment: str | None = None
+        self,
+        provider: str,
+        fields: Mapping[str, Any],
+        *,
+        environment: str | None = None,
     ) -> AppRegistration:
         """Store the host's client id and secrets at ``provider`` for ``environment``."""
         loaded = self.registry.provider(provider)
@@ -308,8 +371,12 @@ class Fieldlink:
         if issues:
             from .errors import CredentialValidationError
 
-            raise CredentialValidationError(provider, issues, schema=str(loaded.schema.path))
-        return self.store.put_app(provider, environment, fields, loaded.schema.secret_fields)
+            raise CredentialValidationError(
+                provider, issues, schema=str(loaded.schema.path)
+            )
+        return self.store.put_app(
+            provider, environment, fields, loaded.schema.secret_fields
+        )
 
     def apps(self) -> list[AppRegistration]:
         return self.store.list_apps()
@@ -399,7 +466,9 @@ class Fieldlink:
         result = self._call(
             provider, "complete_auth", context=context, session=session, params=fields
         )
-        credential = self._register(session.user_id, context, result.grant, verify=False)
+        credential = self._register(
+            session.user_id, context, result.grant, verify=False
+        )
         return Connection(credential, result.next_step_url)
 
     def register(
@@ -442,7 +511,9 @@ class Fieldlink:
         credential, replaced = self.store.save_credential(
             user_id, provider, context.environment, stored, schema.secret_fields
         )
-        self.store.add_event(credential.id, "created", message="replaced" if replaced else "")
+        self.store.add_event(
+            credential.id, "created", message="replaced" if replaced else ""
+        )
         self._cache.pop((user_id, provider), None)
         if verify and not self._usable(credential):
             credential = self._refresh(credential, force=True)
@@ -462,7 +533,9 @@ class Fieldlink:
     def credential(self, user_id: str, provider: str) -> Credential:
         return self.store.get_credential(user_id, provider)
 
-    def credentials(self, user_id: str | None = None, provider: str | None = None) -> list[Credential]:
+    def credentials(
+        self, user_id: str | None = None, provider: str | None = None
+    ) -> list[Credential]:
         return self.store.list_credentials(user_id, provider)
 
     def delete(self, user_id: str, provider: str, *, revoke: bool = True) -> Deletion:
@@ -477,7 +550,10 @@ class Fieldlink:
             context = self._context(provider, credential.environment)
             try:
                 revoked = self._call(
-                    provider, "revoke_credentials", context=context, credential=credential
+                    provider,
+                    "revoke_credentials",
+                    context=context,
+                    credential=credential,
                 )
             except FieldlinkError as error:
                 revoked, failure = False, str(error)
@@ -492,7 +568,9 @@ class Fieldlink:
 
     def masked_payload(self, credential: Credential) -> dict[str, Any]:
         """The credential's payload with every secret masked, for display."""
-        return self.registry.provider(credential.provider).schema.mask(credential.payload)
+        return self.registry.provider(credential.provider).schema.mask(
+            credential.payload
+        )
 
     # Tokens
 
@@ -506,7 +584,9 @@ class Fieldlink:
             )
         credential = self.usable_credential(user_id, provider)
         if credential.access_token is None:
-            raise PluginError(f"the {provider} plugin stored no access token", provider=provider)
+            raise PluginError(
+                f"the {provider} plugin stored no access token", provider=provider
+            )
         return credential.access_token
 
     def usable_credential(self, user_id: str, provider: str) -> Credential:
@@ -514,7 +594,11 @@ class Fieldlink:
         key = (user_id, provider)
         cached = self._cache.get(key)
         moment = time.time()
-        if cached is not None and moment < cached.usable_until and moment < cached.checked_until:
+        if (
+            cached is not None
+            and moment < cached.usable_until
+            and moment < cached.checked_until
+        ):
             return cached.credential
 
         credential = self.store.get_credential(user_id, provider)
@@ -525,7 +609,9 @@ class Fieldlink:
 
     def refresh(self, user_id: str, provider: str) -> Credential:
         """Refresh now, whatever the token's expiry."""
-        credential = self._refresh(self.store.get_credential(user_id, provider), force=True)
+        credential = self._refresh(
+            self.store.get_credential(user_id, provider), force=True
+        )
         self._remember(credential)
         return credential
 
@@ -566,49 +652,133 @@ class Fieldlink:
             return self._refresh_locked(credential, force=force)
 
     def _refresh_locked(self, credential: Credential, *, force: bool) -> Credential:
-        provider = credential.provider
-        schema = self.registry.provider(provider).schema
-        context = self._context(provider, credential.environment, credential_id=credential.id)
+        context = self._context(
+            credential.provider, credential.environment, credential_id=credential.id
+        )
+        with self.store.locked(credential.id) as locked:
+            outcome = self._refresh_under_lock(locked, context, force=force)
+        return self._announce(outcome)
+
+    def _refresh_under_lock(
+        self, locked: LockedCredential, context: ProviderContext, *, force: bool
+    ) -> _Outcome:
+        """Refresh the credential ``locked`` holds; every write joins the lock's
+        transaction, so the new tokens and their events commit together."""
+        current = locked.credential
+        # Another thread or process may have refreshed while this one waited.
+        if not force and self._usable(current):
+            return _Outcome(current, current.status)
+        schema = self.registry.provider(current.provider).schema
         failure: FieldlinkError | None = None
-        previous = CredentialStatus.ACTIVE
+        rotated = False
         self._local.pending_calls = []
         try:
-            with self.store.locked(credential.id) as locked:
-                current = locked.credential
-                previous = current.status
-                # Another thread or process may have refreshed while this one waited.
-                if not force and self._usable(current):
-                    return current
-                try:
-                    grant = self._call(
-                        provider, "refresh_credentials", context=context, credential=current
-                    )
-                    self._check_plugin_payload(provider, grant.payload)
-                except CredentialRevoked as exc:
-                    failure = exc
-                    locked.add_event("refresh_failed", status_code=exc.status, message=str(exc))
-                    _record_invalid(locked, exc)
-                except ProviderError as exc:
-                    failure = exc
-                    locked.add_event("refresh_failed", status_code=exc.status, message=str(exc))
-                else:
-                    # The rotated refresh token is committed before anyone sees the
-                    # new access token.
-                    locked.save(grant, schema.secret_fields)
-                    rotated = grant.payload != current.payload
-                    locked.add_event("refreshed", details={"rotated": rotated})
-                for method, url, status in self._local.pending_calls:
-                    locked.add_event("provider_call", status_code=status, message=f"{method} {url}")
-                updated = locked.credential
+            grant = self._call(
+                current.provider,
+                "refresh_credentials",
+                context=context,
+                credential=current,
+            )
+            self._check_plugin_payload(current.provider, grant.payload)
+        except CredentialRevoked as exc:
+            failure = exc
+            locked.add_event("refresh_failed", status_code=exc.status, message=str(exc))
+            _record_invalid(locked, exc)
+        except FieldlinkError as exc:
+            failure = exc
+            locked.add_event(
+                "refresh_failed",
+                status_code=getattr(exc, "status", None),
+                message=str(exc),
+            )
+        else:
+            # The rotated refresh token is committed before anyone sees the new
+            # access token.
+            locked.save(grant, schema.secret_fields)
+            rotated = grant.payload != current.payload
+            locked.add_event("refreshed", details={"rotated": rotated})
         finally:
-            self._local.pending_calls = None
+            calls, self._local.pending_calls = self._local.pending_calls, None
+        for method, url, status in calls:
+            locked.add_event(
+                "provider_call", status_code=status, message=f"{method} {url}"
+            )
+        return _Outcome(
+            locked.credential, current.status, failure, rotated, refreshed=True
+        )
 
-        if failure is not None:
-            if updated.status is not previous:
-                self._announce_status(updated, previous)
-            raise failure
-        self.registry.broadcast("credential_refreshed", credential=updated, rotated=rotated)
+    def _announce(self, outcome: _Outcome) -> Credential:
+        """Tell observers what a refresh did, once its transaction has committed."""
+        updated = outcome.credential
+        if outcome.failure is not None:
+            if updated.status is not outcome.previous:
+                self._announce_status(updated, outcome.previous)
+            raise outcome.failure
+        if outcome.refreshed:
+            self.registry.broadcast(
+                "credential_refreshed", credential=updated, rotated=outcome.rotated
+            )
         return updated
+
+    def refresh_due(
+        self,
+        *,
+        within: timedelta = DEFAULT_DUE_WINDOW,
+        stop: threading.Event | None = None,
+    ) -> Iterator[RefreshReport]:
+        """Refresh, one at a time, every credential that is due; yield what happened.
+
+        Due means expiring within ``within`` (or the refresh margin, if longer), or
+        holding a refresh token its provider retires when left unused that long.
+        Several workers, threads or machines, may run this at once: each claims
+        credentials the others do not hold (``FOR UPDATE SKIP LOCKED`` on
+        PostgreSQL). A passing failure keeps the worker away from that credential for
+        ``RETRY_DELAY``. Ends when nothing is due or ``stop`` is set.
+        """
+        tokened = {
+            pid: loaded.info
+            for pid, loaded in self.registry.providers.items()
+            if loaded.info.issues_access_tokens
+        }
+        while stop is None or not stop.is_set():
+            moment = datetime.now(UTC)
+            idle_limits = {
+                pid: moment - timedelta(seconds=info.refresh_token_lifetime) + within
+                for pid, info in tokened.items()
+                if info.refresh_token_lifetime
+            }
+            with self.store.claim_due(
+                expiring_before=moment + max(within, self.refresh_margin),
+                providers=tokened,
+                idle_limits=idle_limits,
+            ) as locked:
+                if locked is None:
+                    return
+                claimed = locked.credential
+                context = self._context(
+                    claimed.provider, claimed.environment, credential_id=claimed.id
+                )
+                outcome = self._refresh_under_lock(locked, context, force=True)
+                if (
+                    outcome.failure is not None
+                    and outcome.credential.status is CredentialStatus.ACTIVE
+                ):
+                    locked.defer(moment + RETRY_DELAY)
+            try:
+                credential = self._announce(outcome)
+            except FieldlinkError as error:
+                yield RefreshReport(
+                    claimed,
+                    error=str(error),
+                    invalid=isinstance(error, CredentialRevoked),
+                )
+            else:
+                self._remember(credential)
+                yield RefreshReport(credential)
+
+    def prune_events(self) -> int:
+        """Delete events older than the retention period; return how many went."""
+        return self.store.prune_events(datetime.now(UTC) - self.event_retention)
 
     def _mark_invalid(self, credential: Credential, error: CredentialRevoked) -> None:
         """The provider refused the credential for good outside a refresh."""
@@ -634,12 +804,18 @@ class Fieldlink:
     def api(self, user_id: str, provider: str) -> HttpClient:
         """An HTTP client whose requests carry the user's credential for ``provider``."""
         credential = self.store.get_credential(user_id, provider)
-        context = self._context(provider, credential.environment, credential_id=credential.id)
+        context = self._context(
+            provider, credential.environment, credential_id=credential.id
+        )
 
         def authorize(request: Any) -> Any:
             usable = self.usable_credential(user_id, provider)
             return self._call(
-                provider, "authorize_request", context=context, credential=usable, request=request
+                provider,
+                "authorize_request",
+                context=context,
+                credential=usable,
+                request=request,
             )
 
         return HttpClient(
@@ -663,7 +839,9 @@ class Fieldlink:
                 provider=provider,
             )
         credential = self.usable_credential(user_id, provider)
-        context = self._context(provider, credential.environment, credential_id=credential.id)
+        context = self._context(
+            provider, credential.environment, credential_id=credential.id
+        )
         try:
             return self._call(
                 provider,
@@ -705,5 +883,7 @@ def _record_invalid(locked: Any, error: CredentialRevoked) -> None:
     previous = locked.credential.status
     locked.set_status(CredentialStatus.INVALID, str(error))
     locked.add_event(
-        "status_changed", message=f"{previous.value} -> invalid", details={"reason": error.error}
+        "status_changed",
+        message=f"{previous.value} -> invalid",
+        details={"reason": error.error},
     )

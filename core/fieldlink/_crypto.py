@@ -25,10 +25,15 @@ class Keyring:
     def __init__(self, keys: list[str]) -> None:
         from cryptography.fernet import Fernet, MultiFernet
 
+        # An entry may list keys separated by commas, as the variable does: Fernet's
+        # lenient base64 would read "new,old" as the new key alone.
+        keys = [part.strip() for key in keys for part in key.split(",") if part.strip()]
         if not keys:
             raise ConfigurationError(f"{SECRET_KEY_ENV} names no key")
         try:
-            self._fernet = MultiFernet([Fernet(key.strip().encode()) for key in keys])
+            fernets = [Fernet(key.encode()) for key in keys]
+            self._fernet = MultiFernet(fernets)
+            self._primary = fernets[0]
         except ValueError:
             raise ConfigurationError(
                 f"{SECRET_KEY_ENV} must hold Fernet keys (32 url-safe base64-encoded "
@@ -52,6 +57,16 @@ class Keyring:
                 f"put the key it was written with into {SECRET_KEY_ENV}"
             ) from None
 
+    def is_primary(self, token: str) -> bool:
+        """Whether ``token`` was encrypted with the primary key."""
+        from cryptography.fernet import InvalidToken
+
+        try:
+            self._primary.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
     def rotate(self, token: str) -> str:
         """Re-encrypt ``token`` under the primary key."""
         return self._fernet.rotate(token.encode()).decode()
@@ -67,7 +82,7 @@ def keyring_from_env() -> Keyring | None:
     raw = os.environ.get(SECRET_KEY_ENV, "").strip()
     if not raw:
         return None
-    return Keyring([key for key in raw.split(",") if key.strip()])
+    return Keyring([raw])
 
 
 def keyring_from_file(path: Path) -> Keyring:

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 DATABASE_URL_ENV = "FIELDLINK_DATABASE_URL"
 #: The newest migration; a database at another revision is migrated on open.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 #: Seconds a writer waits for SQLite's lock (a refresh holds it during one request).
 SQLITE_BUSY_TIMEOUT = 120
 _MIGRATION_LOCK_ID = 0x6669656C64  # any constant shared by every fieldlink process
@@ -50,7 +50,9 @@ def state_hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def _split(payload: Mapping[str, Any], secret_fields: Collection[str]) -> tuple[dict, dict]:
+def _split(
+    payload: Mapping[str, Any], secret_fields: Collection[str]
+) -> tuple[dict, dict]:
     public = {k: v for k, v in payload.items() if k not in secret_fields}
     secret = {k: v for k, v in payload.items() if k in secret_fields}
     return public, secret
@@ -69,7 +71,9 @@ class Store:
         try:
             self.engine = sa.create_engine(url, **self._engine_options(url))
         except (sa.exc.ArgumentError, ImportError) as exc:
-            raise StoreError(f"cannot use the database URL from {DATABASE_URL_ENV}: {exc}") from None
+            raise StoreError(
+                f"cannot use the database URL from {DATABASE_URL_ENV}: {exc}"
+            ) from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -120,13 +124,17 @@ class Store:
                 connection = stack.enter_context(self.engine.connect())
             if not sa.inspect(connection).has_table("alembic_version"):
                 return None
-            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            return connection.execute(
+                sa.text("SELECT version_num FROM alembic_version")
+            ).scalar()
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[sa.Connection]:
         """A transaction that excludes every other writer of the store."""
         if self.is_sqlite:
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            with self.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            ) as conn:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
                 try:
                     yield conn
@@ -136,13 +144,19 @@ class Store:
                 conn.exec_driver_sql("COMMIT")
         else:
             with self.engine.begin() as conn:
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_ID)))
+                conn.execute(
+                    sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_ID))
+                )
                 yield conn
 
     # App registrations
 
     def put_app(
-        self, provider: str, environment: str, fields: Mapping[str, Any], secret_fields: Collection[str]
+        self,
+        provider: str,
+        environment: str,
+        fields: Mapping[str, Any],
+        secret_fields: Collection[str],
     ) -> AppRegistration:
         public, secret = _split(fields, secret_fields)
         row = {
@@ -164,12 +178,16 @@ class Store:
 
     def get_app(self, provider: str, environment: str) -> AppRegistration | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t.app_registrations).where(
-                    t.app_registrations.c.provider == provider,
-                    t.app_registrations.c.environment == environment,
+            row = (
+                conn.execute(
+                    sa.select(t.app_registrations).where(
+                        t.app_registrations.c.provider == provider,
+                        t.app_registrations.c.environment == environment,
+                    )
                 )
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
         return None if row is None else self._app(row)
 
     def list_apps(self) -> list[AppRegistration]:
@@ -194,7 +212,9 @@ class Store:
     def _app(self, row: Mapping[str, Any] | sa.RowMapping) -> AppRegistration:
         fields = json.loads(row["public_fields"])
         fields.update(json.loads(self.keyring.decrypt(row["secret_fields"])))
-        return AppRegistration(row["provider"], row["environment"], fields, row["created_at"])
+        return AppRegistration(
+            row["provider"], row["environment"], fields, row["created_at"]
+        )
 
     # Auth sessions
 
@@ -214,23 +234,35 @@ class Store:
                 )
             )
             # Sessions are small but nobody else removes the abandoned ones.
-            conn.execute(t.auth_sessions.delete().where(t.auth_sessions.c.expires_at < now()))
+            conn.execute(
+                t.auth_sessions.delete().where(t.auth_sessions.c.expires_at < now())
+            )
 
     def consume_session(self, state: str, provider: str) -> AuthSession:
         """Return the session of ``state`` and mark it used; it works once only."""
         key = state_hash(state)
         with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(t.auth_sessions).where(t.auth_sessions.c.state_hash == key)
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    sa.select(t.auth_sessions).where(
+                        t.auth_sessions.c.state_hash == key
+                    )
+                )
+                .mappings()
+                .first()
+            )
             if row is None or row["provider"] != provider:
                 raise AuthStateError(
-                    f"unknown state for {provider}: start the connection again", provider=provider
+                    f"unknown state for {provider}: start the connection again",
+                    provider=provider,
                 )
             # The conditional update makes a replay lose even when two arrive at once.
             used = conn.execute(
                 t.auth_sessions.update()
-                .where(t.auth_sessions.c.state_hash == key, t.auth_sessions.c.used_at.is_(None))
+                .where(
+                    t.auth_sessions.c.state_hash == key,
+                    t.auth_sessions.c.used_at.is_(None),
+                )
                 .values(used_at=now())
             )
             if used.rowcount != 1:
@@ -274,11 +306,14 @@ class Store:
             status=CredentialStatus.ACTIVE.value,
             status_reason=None,
             updated_at=moment,
+            refreshed_at=moment if grant.access_token else None,
+            retry_after=None,
         )
         with self.engine.begin() as conn:
             existing = conn.execute(
                 sa.select(t.credentials.c.id).where(
-                    t.credentials.c.user_id == user_id, t.credentials.c.provider == provider
+                    t.credentials.c.user_id == user_id,
+                    t.credentials.c.provider == provider,
                 )
             ).scalar()
             if existing is None:
@@ -295,14 +330,22 @@ class Store:
             else:
                 credential_id = existing
                 conn.execute(
-                    t.credentials.update().where(t.credentials.c.id == existing).values(values)
+                    t.credentials.update()
+                    .where(t.credentials.c.id == existing)
+                    .values(values)
                 )
-            row = conn.execute(
-                sa.select(t.credentials).where(t.credentials.c.id == credential_id)
-            ).mappings().one()
+            row = (
+                conn.execute(
+                    sa.select(t.credentials).where(t.credentials.c.id == credential_id)
+                )
+                .mappings()
+                .one()
+            )
         return self._credential(row), existing is not None
 
-    def _grant_values(self, grant: Grant, secret_fields: Collection[str]) -> dict[str, Any]:
+    def _grant_values(
+        self, grant: Grant, secret_fields: Collection[str]
+    ) -> dict[str, Any]:
         public, secret = _split(grant.payload, secret_fields)
         return {
             "public_payload": json.dumps(public),
@@ -316,11 +359,16 @@ class Store:
 
     def get_credential(self, user_id: str, provider: str) -> Credential:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t.credentials).where(
-                    t.credentials.c.user_id == user_id, t.credentials.c.provider == provider
+            row = (
+                conn.execute(
+                    sa.select(t.credentials).where(
+                        t.credentials.c.user_id == user_id,
+                        t.credentials.c.provider == provider,
+                    )
                 )
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
         if row is None:
             raise CredentialNotFound(
                 f"no {provider} credential for user {user_id!r}; connect the user first",
@@ -331,7 +379,9 @@ class Store:
     def list_credentials(
         self, user_id: str | None = None, provider: str | None = None
     ) -> list[Credential]:
-        query = sa.select(t.credentials).order_by(t.credentials.c.user_id, t.credentials.c.provider)
+        query = sa.select(t.credentials).order_by(
+            t.credentials.c.user_id, t.credentials.c.provider
+        )
         if user_id is not None:
             query = query.where(t.credentials.c.user_id == user_id)
         if provider is not None:
@@ -341,8 +391,12 @@ class Store:
 
     def delete_credential(self, credential_id: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(t.events.delete().where(t.events.c.credential_id == credential_id))
-            conn.execute(t.credentials.delete().where(t.credentials.c.id == credential_id))
+            conn.execute(
+                t.events.delete().where(t.events.c.credential_id == credential_id)
+            )
+            conn.execute(
+                t.credentials.delete().where(t.credentials.c.id == credential_id)
+            )
 
     def _credential(self, row: sa.RowMapping) -> Credential:
         payload = json.loads(row["public_payload"])
@@ -376,6 +430,129 @@ class Store:
             with self.engine.begin() as conn:
                 yield LockedCredential(self, conn, credential_id, lock=True)
 
+    @contextlib.contextmanager
+    def claim_due(
+        self,
+        *,
+        expiring_before: datetime,
+        providers: Collection[str],
+        idle_limits: Mapping[str, datetime],
+    ) -> Iterator[LockedCredential | None]:
+        """Lock one credential that needs a refresh, skipping those others hold.
+
+        Due: active, of a provider in ``providers``, not waiting out a failure, and
+        either without an access token, expiring before ``expiring_before``, or last
+        refreshed before its provider's ``idle_limits`` entry (refresh tokens that
+        die unused). Yields None when nothing is due.
+        """
+        c = t.credentials.c
+        moment = now()
+        due = [c.access_token.is_(None), c.expires_at <= expiring_before]
+        for provider, limit in idle_limits.items():
+            last = sa.func.coalesce(c.refreshed_at, c.created_at)
+            due.append(sa.and_(c.provider == provider, last <= limit))
+        query = (
+            sa.select(c.id)
+            .where(
+                c.status == CredentialStatus.ACTIVE.value,
+                c.provider.in_(list(providers)),
+                sa.or_(c.retry_after.is_(None), c.retry_after <= moment),
+                sa.or_(*due),
+            )
+            .order_by(c.expires_at)
+            .limit(1)
+        )
+        if self.is_sqlite:
+            # One writer at a time: the claim and the refresh share the write lock.
+            with self._exclusive() as conn:
+                found = conn.execute(query).scalar()
+                yield (
+                    None
+                    if found is None
+                    else LockedCredential(self, conn, found, lock=False)
+                )
+        else:
+            # SKIP LOCKED: workers on other machines pass over what this one holds.
+            with self.engine.begin() as conn:
+                found = conn.execute(query.with_for_update(skip_locked=True)).scalar()
+                yield (
+                    None
+                    if found is None
+                    else LockedCredential(self, conn, found, lock=False)
+                )
+
+    def prune_events(self, older_than: datetime) -> int:
+        """Delete events recorded before ``older_than``; return how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                t.events.delete().where(t.events.c.created_at < older_than)
+            )
+        return result.rowcount
+
+    # Key rotation
+
+    _ENCRYPTED = (
+        (t.credentials, ("secret_payload", "access_token")),
+        (t.auth_sessions, ("code_verifier",)),
+        (t.app_registrations, ("secret_fields",)),
+    )
+
+    def rotate_keys(self, *, batch_size: int = 200) -> Iterator[int]:
+        """Re-encrypt every secret under the primary key, a batch at a time.
+
+        Yields the number of rows rewritten per batch. Rows already under the primary
+        key are left alone, so an interrupted rotation resumes where it stopped, and a
+        row changed meanwhile (a refresh) is not overwritten: its new value was
+        written under the primary key anyway.
+        """
+        for table, columns in self._ENCRYPTED:
+            keys = list(table.primary_key.columns)
+            last: tuple[Any, ...] | None = None
+            while True:
+                query = sa.select(*keys, *(table.c[name] for name in columns))
+                if last is not None:
+                    query = query.where(sa.tuple_(*keys) > sa.tuple_(*last))
+                rows = self._read_batch(query.order_by(*keys).limit(batch_size))
+                if not rows:
+                    break
+                last = tuple(rows[-1][: len(keys)])
+                yield self._rotate_rows(table, keys, columns, rows)
+
+    def _read_batch(self, query: sa.Select[Any]) -> list[sa.Row[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def _rotate_rows(
+        self,
+        table: sa.Table,
+        keys: list[sa.Column[Any]],
+        columns: tuple[str, ...],
+        rows: list[sa.Row[Any]],
+    ) -> int:
+        rewritten = 0
+        with self.engine.begin() as conn:
+            for row in rows:
+                identity = row[: len(keys)]
+                old = dict(zip(columns, row[len(keys) :], strict=True))
+                new = {
+                    name: self.keyring.rotate(value)
+                    for name, value in old.items()
+                    if value is not None and not self.keyring.is_primary(value)
+                }
+                if not new:
+                    continue
+                unchanged = [
+                    table.c[name] == value for name, value in old.items() if name in new
+                ]
+                match = [
+                    key == value for key, value in zip(keys, identity, strict=True)
+                ]
+                result = conn.execute(
+                    table.update().where(*match, *unchanged).values(new)
+                )
+                rewritten += result.rowcount
+        return rewritten
+
     # Events
 
     def add_event(
@@ -402,7 +579,9 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(statement)
 
-    def list_events(self, credential_id: str, *, limit: int = 50, offset: int = 0) -> list[Event]:
+    def list_events(
+        self, credential_id: str, *, limit: int = 50, offset: int = 0
+    ) -> list[Event]:
         query = (
             sa.select(t.events)
             .where(t.events.c.credential_id == credential_id)
@@ -428,7 +607,9 @@ class Store:
 class LockedCredential:
     """A credential read under its refresh lock, and the writes made under it."""
 
-    def __init__(self, store: Store, conn: sa.Connection, credential_id: str, *, lock: bool):
+    def __init__(
+        self, store: Store, conn: sa.Connection, credential_id: str, *, lock: bool
+    ):
         self.store = store
         self.connection = conn
         query = sa.select(t.credentials).where(t.credentials.c.id == credential_id)
@@ -441,22 +622,37 @@ class LockedCredential:
 
     def save(self, grant: Grant, secret_fields: Collection[str]) -> Credential:
         values = self.store._grant_values(grant, secret_fields)
-        values["updated_at"] = now()
+        moment = now()
+        values.update(updated_at=moment, refreshed_at=moment, retry_after=None)
         return self._update(values)
 
+    def defer(self, until: datetime) -> Credential:
+        """Keep the refresh worker away until ``until`` (after a passing failure)."""
+        return self._update({"retry_after": until})
+
     def set_status(self, status: CredentialStatus, reason: str | None) -> Credential:
-        return self._update({"status": status.value, "status_reason": reason, "updated_at": now()})
+        return self._update(
+            {"status": status.value, "status_reason": reason, "updated_at": now()}
+        )
 
     def add_event(self, kind: str, **kwargs: Any) -> None:
-        self.store.add_event(self.credential.id, kind, connection=self.connection, **kwargs)
+        self.store.add_event(
+            self.credential.id, kind, connection=self.connection, **kwargs
+        )
 
     def _update(self, values: Mapping[str, Any]) -> Credential:
         self.connection.execute(
-            t.credentials.update().where(t.credentials.c.id == self.credential.id).values(values)
+            t.credentials.update()
+            .where(t.credentials.c.id == self.credential.id)
+            .values(values)
         )
-        row = self.connection.execute(
-            sa.select(t.credentials).where(t.credentials.c.id == self.credential.id)
-        ).mappings().one()
+        row = (
+            self.connection.execute(
+                sa.select(t.credentials).where(t.credentials.c.id == self.credential.id)
+            )
+            .mappings()
+            .one()
+        )
         self.credential = self.store._credential(row)
         return self.credential
 

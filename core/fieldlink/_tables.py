@@ -42,7 +42,12 @@ credentials = sa.Table(
     sa.Column("scopes", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # When the provider last issued tokens: some expire refresh tokens left unused.
+    sa.Column("refreshed_at", UTCDateTime),
+    # After a passing failure, the refresh worker leaves the credential alone until then.
+    sa.Column("retry_after", UTCDateTime),
     sa.UniqueConstraint("user_id", "provider", name="uq_credentials_user_provider"),
+    sa.Index("ix_credentials_status_expires_at", "status", "expires_at"),
 )
 
 auth_sessions = sa.Table(

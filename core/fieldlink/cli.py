@@ -445,13 +445,32 @@ def resources(ctx: click.Context, provider: str, user_id: str, kind: str | None,
 
 
 @cli.command()
-@click.argument("provider")
-@click.option("--user", "user_id", required=True, help="Your application's id for the user.")
+@click.argument("provider", required=False)
+@click.option("--user", "user_id", help="Your application's id for the user.")
+@click.option("--due", is_flag=True, help="Refresh every credential that is due, then stop.")
+@click.option("--within", default=900, show_default=True, help="With --due: seconds of look-ahead.")
+@click.option("--workers", default=1, show_default=True, help="With --due: workers in this process.")
 @click.pass_context
 @handle_errors
-def refresh(ctx: click.Context, provider: str, user_id: str) -> None:
-    """Refresh USER's PROVIDER token now."""
-    credential = _fieldlink(ctx).refresh(user_id, provider)
+def refresh(
+    ctx: click.Context, provider: str | None, user_id: str | None, due: bool, within: int, workers: int
+) -> None:
+    """Refresh USER's PROVIDER token now, or with --due every credential that needs it.
+
+    Workers on several machines may share one PostgreSQL store: each takes
+    credentials the others do not hold. SIGTERM lets the current refreshes finish
+    and stops.
+    """
+    fieldlink = _fieldlink(ctx)
+    if due:
+        if provider or user_id:
+            raise click.UsageError("--due refreshes every credential; leave out PROVIDER and --user")
+        from ._worker import run_workers
+
+        sys.exit(run_workers(fieldlink, within=within, workers=workers))
+    if not provider or not user_id:
+        raise click.UsageError("name PROVIDER and --user, or use --due")
+    credential = fieldlink.refresh(user_id, provider)
     expiry = credential.expires_at.isoformat(timespec="seconds") if credential.expires_at else "never"
     click.echo(f"refreshed; the access token expires {expiry}")
 
@@ -480,6 +499,24 @@ def keys_generate(output: Path) -> None:
     with os.fdopen(descriptor, "w") as file:
         file.write(generate_key() + "\n")
     click.echo(f"wrote a new key to {output}")
+
+
+@keys.command("rotate")
+@click.pass_context
+@handle_errors
+def keys_rotate(ctx: click.Context) -> None:
+    """Re-encrypt every stored secret under the first key of FIELDLINK_SECRET_KEY.
+
+    Put the new key first and keep the old ones after it, in every process: all of
+    them decrypt while this runs. Safe to interrupt and run again; once it is done,
+    the old keys can go.
+    """
+    store = _fieldlink(ctx).store
+    total = 0
+    for rewritten in store.rotate_keys():
+        total += rewritten
+        click.echo(f"... {total} rows re-encrypted", err=True)
+    click.echo(f"re-encrypted {total} rows under the primary key")
 
 
 # Sandbox and demo

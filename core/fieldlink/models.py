@@ -19,6 +19,13 @@ def _keys_only(payload: Mapping[str, Any]) -> str:
     return "{" + ", ".join(f"{key!r}: ..." for key in sorted(payload)) + "}"
 
 
+def _redacted_url(url: str | None) -> str:
+    # An authorisation URL carries the state, a bearer secret until the callback.
+    from .http import redact_url
+
+    return repr(None if url is None else redact_url(url))
+
+
 def _strings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
@@ -68,6 +75,9 @@ class ProviderInfo:
     #: True when each refresh returns a new refresh token and may retire the old one;
     #: None when the provider does not say.
     rotates_refresh_tokens: bool | None = None
+    #: Seconds a refresh token lives after it is issued when nobody uses it (the
+    #: refresh worker renews it in time); None when it does not die unused.
+    refresh_token_lifetime: float | None = None
     #: False for providers that sign each request instead of issuing access tokens:
     #: their credentials are used as they are and never refreshed.
     issues_access_tokens: bool = True
@@ -93,7 +103,7 @@ class FormField:
 class Redirect:
     """``start_auth`` answer: send the user to ``url``."""
 
-    url: str
+    url: str = attrs.field(repr=_redacted_url)
 
 
 @attrs.frozen
