@@ -13,6 +13,13 @@ from typing import Any
 
 import attrs
 
+from ._alerts import (
+    WEBHOOK_SECRET_ENV,
+    WEBHOOK_URL_ENV,
+    Delivery,
+    WebhookAlerts,
+    plugin_from_settings,
+)
 from ._context import ProviderContext
 from ._crypto import Keyring, keyring_from_env, keyring_from_file
 from ._paths import data_dir
@@ -25,6 +32,7 @@ from .errors import (
     CredentialInvalid,
     CredentialRevoked,
     FieldlinkError,
+    PermissionDenied,
     PluginError,
     ProviderError,
 )
@@ -172,6 +180,9 @@ class Fieldlink:
         refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN,
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
         event_retention: timedelta = DEFAULT_EVENT_RETENTION,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        alert_options: Mapping[str, Any] | None = None,
         registry: PluginRegistry | None = None,
     ) -> None:
         self._database_url = database_url or os.environ.get(DATABASE_URL_ENV)
@@ -182,6 +193,13 @@ class Fieldlink:
         self.refresh_margin = refresh_margin
         self.cache_seconds = cache_seconds
         self.event_retention = event_retention
+        self._webhook = (
+            webhook_url or os.environ.get(WEBHOOK_URL_ENV),
+            webhook_secret or os.environ.get(WEBHOOK_SECRET_ENV),
+            dict(alert_options or {}),
+        )
+        self._alerts: WebhookAlerts | None = None
+        self._alerts_ready = False
         self._registry = registry
         self._store: Store | None = None
         self._cache: dict[tuple[str, str], _Cached] = {}
@@ -202,7 +220,18 @@ class Fieldlink:
             registry = PluginRegistry()
             registry.load_entry_points()
             self._registry = registry
+        if not self._alerts_ready:
+            self._alerts_ready = True
+            url, secret, options = self._webhook
+            self._alerts = plugin_from_settings(self.store, url, secret, **options)
+            if self._alerts is not None:
+                self._registry.add_plugin(self._alerts, name="fieldlink:webhook-alerts")
         return self._registry
+
+    def deliver_alerts(self) -> Delivery:
+        """Post the status alerts that are due; nothing when no webhook is configured."""
+        self.registry  # noqa: B018 - the alerts plugin is set up with the registry
+        return self._alerts.deliver_due() if self._alerts else Delivery()
 
     @property
     def store(self) -> Store:
@@ -855,6 +884,14 @@ class Fieldlink:
             )
         except CredentialRevoked as error:
             self._mark_invalid(credential, error)
+            raise
+        except PermissionDenied as error:
+            self.store.add_event(
+                credential.id, "permission_denied", status_code=error.status, message=str(error)
+            )
+            self.registry.broadcast(
+                "credential_permission_denied", credential=credential, reason=str(error)
+            )
             raise
 
     def iter_resources(

@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 DATABASE_URL_ENV = "FIELDLINK_DATABASE_URL"
 #: The newest migration; a database at another revision is migrated on open.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 #: Seconds a writer waits for SQLite's lock (a refresh holds it during one request).
 SQLITE_BUSY_TIMEOUT = 120
 _MIGRATION_LOCK_ID = 0x6669656C64  # any constant shared by every fieldlink process
@@ -488,6 +488,69 @@ class Store:
                 t.events.delete().where(t.events.c.created_at < older_than)
             )
         return result.rowcount
+
+    # Alerts
+
+    def add_alert(self, credential_id: str, body: str) -> None:
+        moment = now()
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.alerts.insert().values(
+                    credential_id=credential_id, body=body, next_attempt_at=moment,
+                    created_at=moment,
+                )
+            )
+
+    def claim_alert(self, lease: timedelta, due_before: datetime) -> sa.RowMapping | None:
+        """Take the oldest alert due before ``due_before``, hidden from others for
+        ``lease``.
+
+        The claim is a conditional update rather than a held lock, so that delivery
+        (an HTTP call) never holds up writers; a claimer that dies mid-delivery lets
+        the lease run out and the alert is tried again.
+        """
+        c = t.alerts.c
+        moment = now()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(t.alerts)
+                .where(
+                    c.delivered_at.is_(None),
+                    c.failed_at.is_(None),
+                    c.next_attempt_at <= due_before,
+                )
+                .order_by(c.id)
+                .limit(1)
+            ).mappings().first()
+            if row is None:
+                return None
+            claimed = conn.execute(
+                t.alerts.update()
+                .where(c.id == row["id"], c.next_attempt_at == row["next_attempt_at"])
+                .values(next_attempt_at=moment + lease, attempts=row["attempts"] + 1)
+            )
+        if claimed.rowcount != 1:
+            return self.claim_alert(lease, due_before)  # another worker took it first
+        return row
+
+    def finish_alert(
+        self, alert_id: int, *, delivered: bool, error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record a delivery attempt: delivered, to be retried at ``retry_at``, or failed."""
+        values: dict[str, Any] = {"last_error": error}
+        if delivered:
+            values["delivered_at"] = now()
+        elif retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        else:
+            values["failed_at"] = now()
+        with self.engine.begin() as conn:
+            conn.execute(t.alerts.update().where(t.alerts.c.id == alert_id).values(values))
+
+    def list_alerts(self) -> list[sa.RowMapping]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(t.alerts).order_by(t.alerts.c.id)).mappings())
 
     # Key rotation
 

@@ -87,3 +87,18 @@ events = sa.Table(
     sa.Column("details", sa.Text, nullable=False, server_default="{}"),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("credential_id", sa.String(36), nullable=False),
+    # The exact bytes that are signed and sent; they hold no secret.
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("failed_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)

@@ -51,6 +51,7 @@ def run_workers(fieldlink: Fieldlink, *, within: int, workers: int) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
 
+    alerts = fieldlink.deliver_alerts()
     elapsed = time.perf_counter() - began
     done = sum(counts.values())
     rate = done / elapsed if elapsed else 0.0
@@ -59,6 +60,7 @@ def run_workers(fieldlink: Fieldlink, *, within: int, workers: int) -> int:
         f"invalid {counts['invalid']} in {elapsed:.1f} s ({rate:.1f}/s)"
         + (", stopped early" if stop.is_set() else "")
         + (f"; pruned {pruned} old events" if pruned else "")
+        + (f"; alerts delivered {alerts.delivered}" if alerts.delivered else "")
     )
     return 0 if not counts["failed"] and not counts["invalid"] else 1
 

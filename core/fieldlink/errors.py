@@ -121,6 +121,11 @@ class ProviderUnavailable(ProviderError, ConnectionError):
         self.retry_after = retry_after
 
 
+class PermissionDenied(ProviderError, PermissionError):
+    """The credential is valid but lacks a permission for what was asked
+    (an organisation the grower has not approved, a scope not granted)."""
+
+
 class OAuthError(ProviderError):
     """The provider answered an OAuth request with an RFC 6749 error code."""
 

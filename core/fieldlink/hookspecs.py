@@ -187,5 +187,10 @@ def credential_status_changed(
 
 
 @hookspec
+def credential_permission_denied(credential: Credential, reason: str) -> None:
+    """The provider refused ``credential`` a permission; the credential stays active."""
+
+
+@hookspec
 def credential_refreshed(credential: Credential, rotated: bool) -> None:
     """A credential was refreshed and stored; ``rotated`` tells if the refresh token changed."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from fieldlink import hookimpl
-from fieldlink.errors import ProviderError
+from fieldlink.errors import PermissionDenied, ProviderError
 from fieldlink.models import AuthKind, Page, ProviderInfo, Resource
 from fieldlink.oauth2 import OAuth2Provider, OAuth2Settings
 
@@ -122,7 +122,7 @@ class JohnDeere(OAuth2Provider):
 
         response = api.get(url)
         if response.status_code == 403 and kind != "organizations":
-            raise ProviderError(
+            raise PermissionDenied(
                 f"organization {parent} is not connected to this application; the grower "
                 "must approve it on John Deere's connections page",
                 provider="john-deere",
