@@ -36,7 +36,7 @@ from .errors import (
     PluginError,
     ProviderError,
 )
-from .http import HttpClient, iter_pages, make_session
+from .http import DEFAULT_TIMEOUT, HttpClient, iter_pages, make_session
 from .models import (
     AppRegistration,
     AuthRequest,
@@ -183,6 +183,7 @@ class Fieldlink:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         alert_options: Mapping[str, Any] | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         registry: PluginRegistry | None = None,
     ) -> None:
         self._database_url = database_url or os.environ.get(DATABASE_URL_ENV)
@@ -193,6 +194,7 @@ class Fieldlink:
         self.refresh_margin = refresh_margin
         self.cache_seconds = cache_seconds
         self.event_retention = event_retention
+        self.timeout = timeout
         self._webhook = (
             webhook_url or os.environ.get(WEBHOOK_URL_ENV),
             webhook_secret or os.environ.get(WEBHOOK_SECRET_ENV),
@@ -349,7 +351,10 @@ class Fieldlink:
         loaded = self.registry.provider(provider)
         environment = self._environment(loaded, environment)
         http = HttpClient(
-            self._http(), provider, on_response=self._call_recorder(credential_id)
+            self._http(),
+            provider,
+            timeout=self.timeout,
+            on_response=self._call_recorder(credential_id),
         )
         return ProviderContext(
             provider=loaded.info,
@@ -694,8 +699,9 @@ class Fieldlink:
         """Refresh the credential ``locked`` holds; every write joins the lock's
         transaction, so the new tokens and their events commit together."""
         current = locked.credential
-        # Another thread or process may have refreshed while this one waited.
-        if not force and self._usable(current):
+        # Another thread or process may have refreshed while this one waited; and an
+        # invalid credential is not offered to the provider again.
+        if self._usable(current) and not force:
             return _Outcome(current, current.status)
         schema = self.registry.provider(current.provider).schema
         failure: FieldlinkError | None = None
@@ -848,7 +854,11 @@ class Fieldlink:
             )
 
         return HttpClient(
-            self._http(), provider, auth=authorize, on_response=context.http.on_response
+            self._http(),
+            provider,
+            auth=authorize,
+            timeout=self.timeout,
+            on_response=context.http.on_response,
         )
 
     def list_resources(

@@ -13,16 +13,23 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from ._version import __version__
 from .errors import ProviderError, ProviderUnavailable
 from .models import Page
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from urllib3 import BaseHTTPResponse
+    from urllib3.connectionpool import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
@@ -42,17 +49,37 @@ USER_AGENT = f"fieldlink/{__version__}"
 #: Query parameters whose values never reach a log line.
 SECRET_PARAMS = frozenset(
     {
-        "access_token", "api_key", "apikey", "client_secret", "code", "code_verifier",
-        "key", "password", "refresh_token", "secret", "signature", "state", "token",
+        "access_token", "api_key", "apikey", "client_assertion", "client_secret",
+        "code", "code_verifier", "id_token", "key", "password", "refresh_token",
+        "secret", "signature", "state", "token", "x-amz-signature",
     }
 )
 
 
 class _Retry(Retry):
-    """urllib3's retry policy, with ``Retry-After`` capped so no call sleeps for long."""
+    """urllib3's retry policy, with ``Retry-After`` read as :func:`retry_after_seconds`
+    reads it, and no wait longer than MAX_RETRY_AFTER."""
 
     def parse_retry_after(self, retry_after: str) -> float:
-        return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER)
+        # urllib3 raises on a value it cannot read; 0 falls back to the back-off.
+        return retry_after_seconds(retry_after) or 0.0
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        delay = None if response is None else self.get_retry_after(response)
+        if delay is not None and delay > MAX_RETRY_AFTER:
+            # With raise_on_status off, urllib3 hands this response back instead of
+            # sleeping; HttpClient turns it into ProviderUnavailable with retry_after.
+            reason = ResponseError(f"Retry-After of {delay:.0f} s")
+            raise MaxRetryError(_pool, url, reason)  # type: ignore[arg-type]
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 def make_session(retries: int = DEFAULT_RETRIES) -> requests.Session:
@@ -129,7 +156,9 @@ class HttpClient:
         kwargs.setdefault("timeout", self.timeout)
         if self.auth is not None:
             kwargs.setdefault("auth", self.auth)
-        shown = redact_url(url)
+        shown = redact_url(
+            requests.Request(method, url, params=kwargs.get("params")).prepare().url or url
+        )
         try:
             response = self.session.request(method, url, **kwargs)
         except requests.Timeout:
@@ -188,7 +217,7 @@ def iter_pages(
     A cursor that comes back a second time would loop for ever; it ends the listing
     with a ProviderError after the pages already read.
     """
-    seen: set[str] = set()
+    seen: set[str] = set() if first is None else {first}
     cursor = first
     while True:
         page = fetch(cursor)
