@@ -31,7 +31,9 @@ class Receiver:
     def __call__(self, environ, start_response):
         request = Request(environ)
         with self.lock:
-            self.received.append((request.get_data(), request.headers.get("X-Fieldlink-Signature", "")))
+            self.received.append(
+                (request.get_data(), request.headers.get("X-Fieldlink-Signature", ""))
+            )
             failing = self.failures > 0
             self.failures -= 1
         return Response(status=500 if failing else 204)(environ, start_response)
@@ -61,7 +63,9 @@ def connect_with_alerts(fieldlink_home):
             webhook_secret=SECRET,
             alert_options={"in_background": False, **options},
         )
-        emulator = fieldlink.registry.call("john-deere", "sandbox_emulator", settings={})
+        emulator = fieldlink.registry.call(
+            "john-deere", "sandbox_emulator", settings={}
+        )
         server = serve(emulator)
         opened.append((fieldlink, server))
         fieldlink.override_endpoints("john-deere", emulator.endpoints(server.url))
@@ -77,7 +81,9 @@ def connect_with_alerts(fieldlink_home):
 
 
 def _verify(body: bytes, signature: str) -> dict:
-    expected = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest())
+    expected = base64.b64encode(
+        hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
+    )
     assert hmac.compare_digest(expected.decode(), signature)
     return json.loads(body)
 
@@ -129,7 +135,10 @@ def test_failed_deliveries_are_retried_then_recorded(webhook, connect_with_alert
     rounds = [deere.fieldlink.deliver_alerts() for _ in range(4)]
 
     assert [(r.delivered, r.retrying, r.failed) for r in rounds] == [
-        (0, 1, 0), (0, 1, 0), (0, 0, 1), (0, 0, 0)
+        (0, 1, 0),
+        (0, 1, 0),
+        (0, 0, 1),
+        (0, 0, 0),
     ]
     assert len(receiver.received) == 3
     assert len({body for body, _ in receiver.received}) == 1  # the same alert each time
@@ -139,7 +148,7 @@ def test_failed_deliveries_are_retried_then_recorded(webhook, connect_with_alert
 
 
 def test_a_retried_alert_is_delivered_once(webhook, connect_with_alerts):
-    receiver, url = webhook(failures=1)
+    _, url = webhook(failures=1)
     deere = connect_with_alerts(url, retry_delays=(0,))
     deere.emulator.revoke()
     with pytest.raises(CredentialRevoked):

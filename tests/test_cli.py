@@ -24,22 +24,28 @@ USER = "grower-1"
 @pytest.fixture
 def mounted(fieldlink, monkeypatch):
     """The John Deere emulator under /john-deere, as `fieldlink sandbox` serves it."""
-    emulator = fieldlink.registry.call("john-deere", "sandbox_emulator", settings={"size": 4})
+    emulator = fieldlink.registry.call(
+        "john-deere", "sandbox_emulator", settings={"size": 4}
+    )
     with serve(mount({"john-deere": emulator})) as running:
         monkeypatch.setenv("FIELDLINK_SANDBOX_URL", running.url)
         monkeypatch.setenv("FIELDLINK_DATABASE_URL", fieldlink.store.url)
         with Fieldlink(fieldlink.store.url, sandbox_url=running.url) as host:
             for environment in ("STAGE", "PRODUCTION"):
-                host.register_app("john-deere", emulator.app_fields(), environment=environment)
+                host.register_app(
+                    "john-deere", emulator.app_fields(), environment=environment
+                )
             yield emulator, running, host
 
 
 @pytest.fixture
 def connected(mounted):
-    emulator, running, host = mounted
+    _, _, host = mounted
     start = host.start_auth(USER, "john-deere", redirect_uri=CALLBACK_URI)
     callback = drive_consent(start.url)
-    connection = host.complete_auth("john-deere", dict(parse_qsl(urlsplit(callback).query)))
+    connection = host.complete_auth(
+        "john-deere", dict(parse_qsl(urlsplit(callback).query))
+    )
     drive_consent(connection.next_step_url)
     return mounted
 
@@ -63,17 +69,36 @@ def test_providers_json_lists_john_deere(fieldlink_home):
 
 def test_validate_names_the_path_and_never_the_value(fieldlink_home, tmp_path):
     body = tmp_path / "body.json"
-    body.write_text(json.dumps({"clientKey": "k", "clientSecret": "CANARY-x",
-                                "refreshToken": 5, "clientEnvironment": "TEST"}))
+    body.write_text(
+        json.dumps(
+            {
+                "clientKey": "k",
+                "clientSecret": "CANARY-x",
+                "refreshToken": 5,
+                "clientEnvironment": "TEST",
+            }
+        )
+    )
 
     result = run("validate", "john-deere", str(body), "--json")
 
     assert result.exit_code == 3
     issues = json.loads(result.output)["issues"]
-    assert {issue["path"] for issue in issues} == {"$.refreshToken", "$.clientEnvironment"}
+    assert {issue["path"] for issue in issues} == {
+        "$.refreshToken",
+        "$.clientEnvironment",
+    }
     good = tmp_path / "good.json"
-    good.write_text(json.dumps({"clientKey": "k", "clientSecret": "s",
-                                "refreshToken": "r", "clientEnvironment": "STAGE"}))
+    good.write_text(
+        json.dumps(
+            {
+                "clientKey": "k",
+                "clientSecret": "s",
+                "refreshToken": "r",
+                "clientEnvironment": "STAGE",
+            }
+        )
+    )
     assert run("validate", "john-deere", str(good)).exit_code == 0
 
 
@@ -89,14 +114,18 @@ def test_credentials_show_masks_secrets(connected):
 
 
 def test_resources_refresh_events_and_delete(connected):
-    listed = run("resources", "john-deere", "--user", USER, "--kind", "fields", "--json")
+    listed = run(
+        "resources", "john-deere", "--user", USER, "--kind", "fields", "--json"
+    )
     assert listed.exit_code == 0
     lines = [json.loads(line) for line in listed.stdout.splitlines()]
     assert len(lines) == 3 * 4 and all(line["kind"] == "fields" for line in lines)
     assert "fields: 12" in listed.stderr
 
     assert run("refresh", "john-deere", "--user", USER).exit_code == 0
-    events = json.loads(run("credentials", "events", USER, "john-deere", "--json").output)
+    events = json.loads(
+        run("credentials", "events", USER, "john-deere", "--json").output
+    )
     assert events[0]["kind"] in {"refreshed", "provider_call"}
     assert any(event["kind"] == "refreshed" for event in events)
 
@@ -119,21 +148,49 @@ def test_revoked_credential_exits_4(connected):
 
 
 def test_apps_add_prompts_for_secrets_without_echo(fieldlink_home):
-    result = run("apps", "add", "john-deere", "--environment", "PRODUCTION",
-                 "--field", "clientKey=my-app", input="CANARY-typed-secret\n")
+    result = run(
+        "apps",
+        "add",
+        "john-deere",
+        "--environment",
+        "PRODUCTION",
+        "--field",
+        "clientKey=my-app",
+        input="CANARY-typed-secret\n",
+    )
 
     assert result.exit_code == 0
     listing = json.loads(run("apps", "list", "--json").output)
-    assert listing == [{"provider": "john-deere", "environment": "PRODUCTION",
-                        "fields": {"clientKey": "my-app", "clientSecret": "********"}}]
+    assert listing == [
+        {
+            "provider": "john-deere",
+            "environment": "PRODUCTION",
+            "fields": {"clientKey": "my-app", "clientSecret": "********"},
+        }
+    ]
 
 
 def test_connect_through_the_local_callback(mounted):
     """`fieldlink connect` as a user runs it: a URL to open, a callback on loopback."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "fieldlink.cli", "connect", "john-deere", "--user", USER,
-         "--port", "0", "--no-browser", "--timeout", "60"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "fieldlink.cli",
+            "connect",
+            "john-deere",
+            "--user",
+            USER,
+            "--port",
+            "0",
+            "--no-browser",
+            "--timeout",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
     )
     try:
         for _ in range(2):  # the consent page, then the organisations to approve
@@ -158,8 +215,16 @@ def _next_url(stream) -> str:
 
 def test_validate_reports_an_empty_secret_without_crashing(fieldlink_home, tmp_path):
     body = tmp_path / "body.json"
-    body.write_text(json.dumps({"clientKey": "k", "clientSecret": "",
-                                "refreshToken": "r", "clientEnvironment": "STAGE"}))
+    body.write_text(
+        json.dumps(
+            {
+                "clientKey": "k",
+                "clientSecret": "",
+                "refreshToken": "r",
+                "clientEnvironment": "STAGE",
+            }
+        )
+    )
 
     result = run("validate", "john-deere", str(body))
 

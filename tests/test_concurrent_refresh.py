@@ -28,7 +28,8 @@ WORKER = textwrap.dedent(
     import hashlib, json, sys, threading, time
     from fieldlink import Fieldlink
 
-    database_url, endpoints, start_at = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
+    database_url, endpoints = sys.argv[1], json.loads(sys.argv[2])
+    start_at = float(sys.argv[3])
     fieldlink = Fieldlink(database_url, endpoints={"john-deere": endpoints})
     results, errors = [], []
 
@@ -63,7 +64,9 @@ def test_one_refresh_reaches_the_provider(sandbox, fieldlink, fieldlink_home):
     # The token now expires inside the refresh margin: every caller wants a refresh.
     with fieldlink.store.engine.begin() as connection:
         connection.execute(
-            sa.update(credentials).values(expires_at=datetime.now(UTC) + timedelta(seconds=30))
+            sa.update(credentials).values(
+                expires_at=datetime.now(UTC) + timedelta(seconds=30)
+            )
         )
     old_token = fieldlink.credential("grower-1", "john-deere").access_token
     refreshes_before = deere.emulator.refresh_requests

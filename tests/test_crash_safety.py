@@ -62,7 +62,9 @@ def test_sigkill_at_any_point_loses_nothing(sandbox, fieldlink):
         child.join(timeout=rng.uniform(0.05, 0.4))
         os.kill(child.pid, signal.SIGKILL)
         child.join()
-        assert child.exitcode == -signal.SIGKILL, "the child stopped before it was killed"
+        assert child.exitcode == -signal.SIGKILL, (
+            "the child stopped before it was killed"
+        )
         killed_after_answer += deere.emulator.refreshes > answered
 
         # After each kill every row still decrypts and fits its schema.

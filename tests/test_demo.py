@@ -21,7 +21,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_demo_connects_every_installed_provider(fieldlink_home):
-    installed = [p["id"] for p in json.loads(_run("providers", "--json").stdout)["providers"]]
+    installed = [
+        p["id"] for p in json.loads(_run("providers", "--json").stdout)["providers"]
+    ]
 
     demo = _run("demo", "--size", "7")
 

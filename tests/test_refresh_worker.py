@@ -32,7 +32,9 @@ def _connect_many(deere, count: int) -> list[str]:
 def _set_expiry(fieldlink, users: list[str], when: datetime) -> None:
     with fieldlink.store.engine.begin() as connection:
         connection.execute(
-            sa.update(credentials).where(credentials.c.user_id.in_(users)).values(expires_at=when)
+            sa.update(credentials)
+            .where(credentials.c.user_id.in_(users))
+            .values(expires_at=when)
         )
 
 
@@ -41,7 +43,9 @@ def test_due_credentials_are_refreshed_once(sandbox, fieldlink):
     users = _connect_many(deere, DUE + NOT_DUE)
     due, later = users[:DUE], users[DUE:]
     _set_expiry(fieldlink, due, datetime.now(UTC) + timedelta(minutes=2))
-    before = {user: fieldlink.credential(user, "john-deere").access_token for user in users}
+    before = {
+        user: fieldlink.credential(user, "john-deere").access_token for user in users
+    }
     requests_before = deere.emulator.refresh_requests
 
     reports = []
