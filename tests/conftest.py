@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from fieldlink.errors import FieldlinkError
 from fieldlink.sandbox import RunningEmulator, serve
 from fieldlink.testing import SandboxedProvider, assert_no_canary
 
-from .support import JOHN_DEERE, USER, Observer, shown_chain
+from .support import JOHN_DEERE, USER, Database, Observer, open_database, shown_chain
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +82,15 @@ def silent_url() -> Iterator[str]:
     """A loopback URL whose server accepts connections and never answers."""
     with socket.create_server(("127.0.0.1", 0)) as server:
         yield f"http://127.0.0.1:{server.getsockname()[1]}/token"
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    yield from open_database(request.param, tmp_path)
+
+
+@pytest.fixture
+def postgresql(tmp_path: Path) -> Iterator[Database]:
+    yield from open_database("postgresql", tmp_path)

@@ -7,10 +7,8 @@ they fail. Every PostgreSQL case works in a schema of its own, dropped afterward
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import stat
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,93 +29,7 @@ from fieldlink.errors import (
 from fieldlink.sandbox import CANARY, canary
 from fieldlink.testing import CALLBACK_URI, SandboxedProvider
 
-from .support import JOHN_DEERE, USER
-
-POSTGRESQL_URL_ENV = "FIELDLINK_TEST_POSTGRESQL_URL"
-
-
-class Database:
-    """A fresh database of one backend; the PostgreSQL schema is made on first use,
-    inside the test, so that an unreachable server fails the test."""
-
-    def __init__(self, backend: str, directory: Path) -> None:
-        self.backend = backend
-        self.directory = directory
-        self.schema: str | None = None
-        self._url: str | None = None
-        self._admin: sa.Engine | None = None
-        self._opened: list[Fieldlink | Store] = []
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.backend == "sqlite"
-
-    @property
-    def path(self) -> Path:
-        return self.directory / "store.db"
-
-    def url(self) -> str:
-        if self._url is None:
-            self._url = (
-                f"sqlite:///{self.path}" if self.is_sqlite else self._create_schema()
-            )
-        return self._url
-
-    def _create_schema(self) -> str:
-        base = os.environ[POSTGRESQL_URL_ENV]
-        schema = f"fieldlink_test_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        except sa.exc.OperationalError as exc:
-            admin.dispose()
-            pytest.fail(
-                f"{POSTGRESQL_URL_ENV} is set but its server cannot be used: {exc.orig}"
-            )
-        self.schema, self._admin = schema, admin
-        url = sa.make_url(base).update_query_dict(
-            {"options": f"-csearch_path={schema}"}
-        )
-        return url.render_as_string(hide_password=False)
-
-    def fieldlink(self, secret_key: str | list[str] | None) -> Fieldlink:
-        instance = Fieldlink(self.url(), secret_key=secret_key)
-        self._opened.append(instance)
-        return instance
-
-    def store(self, *keys: str) -> Store:
-        instance = Store(self.url(), Keyring(list(keys)))
-        self._opened.append(instance)
-        return instance
-
-    def close(self) -> None:
-        for instance in self._opened:
-            instance.close()
-        if self._admin is not None:
-            with self._admin.connect() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA "{self.schema}" CASCADE'))
-            self._admin.dispose()
-
-
-def open_database(backend: str, directory: Path) -> Iterator[Database]:
-    if backend == "postgresql" and not os.environ.get(POSTGRESQL_URL_ENV):
-        pytest.skip(f"{POSTGRESQL_URL_ENV} is not set")
-    opened = Database(backend, directory)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
-)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    yield from open_database(request.param, tmp_path)
-
-
-@pytest.fixture
-def postgresql(tmp_path: Path) -> Iterator[Database]:
-    yield from open_database("postgresql", tmp_path)
+from .support import JOHN_DEERE, USER, Database
 
 
 def john_deere_payload() -> dict[str, str]:

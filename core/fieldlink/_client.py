@@ -164,9 +164,10 @@ class Fieldlink:
     the user's data directory. ``secret_key`` (one Fernet key, or several with the
     encrypting one first) defaults to ``FIELDLINK_SECRET_KEY``, else, for the default
     SQLite file only, a key file beside it. ``endpoints`` overrides provider URLs
-    (``{"john-deere": {"token_url": ...}}``); ``sandbox_url`` points every provider
-    at a running ``fieldlink sandbox``. ``settings`` holds per-provider options
-    (``{"john-deere": {"pkce": True}}``).
+    (``{"john-deere": {"token_url": ...}}``), for one environment only when given
+    under its name (``{"agvance": {"PRODUCTION": {...}}}``); ``sandbox_url`` points
+    every provider at a running ``fieldlink sandbox``. ``settings`` holds
+    per-provider options (``{"john-deere": {"pkce": True}}``).
     """
 
     def __init__(
@@ -174,7 +175,7 @@ class Fieldlink:
         database_url: str | None = None,
         *,
         secret_key: str | list[str] | None = None,
-        endpoints: Mapping[str, Mapping[str, str]] | None = None,
+        endpoints: Mapping[str, Mapping[str, str | Mapping[str, str]]] | None = None,
         settings: Mapping[str, Mapping[str, Any]] | None = None,
         sandbox_url: str | None = None,
         refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN,
@@ -207,6 +208,7 @@ class Fieldlink:
         self._cache: dict[tuple[str, str], _Cached] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._setup_lock = threading.RLock()
         self._local = threading.local()
         self._sandbox_cache: dict[str, dict[str, str]] = {}
         self._sandbox_settings: dict[str, dict[str, Any]] = {}
@@ -218,16 +220,21 @@ class Fieldlink:
 
     @property
     def registry(self) -> PluginRegistry:
-        if self._registry is None:
-            registry = PluginRegistry()
-            registry.load_entry_points()
-            self._registry = registry
-        if not self._alerts_ready:
-            self._alerts_ready = True
-            url, secret, options = self._webhook
-            self._alerts = plugin_from_settings(self.store, url, secret, **options)
-            if self._alerts is not None:
-                self._registry.add_plugin(self._alerts, name="fieldlink:webhook-alerts")
+        if self._registry is None or not self._alerts_ready:
+            # Threads that arrive together must share one registry.
+            with self._setup_lock:
+                if self._registry is None:
+                    registry = PluginRegistry()
+                    registry.load_entry_points()
+                    self._registry = registry
+                if not self._alerts_ready:
+                    url, secret, options = self._webhook
+                    self._alerts = plugin_from_settings(self.store, url, secret, **options)
+                    if self._alerts is not None:
+                        self._registry.add_plugin(
+                            self._alerts, name="fieldlink:webhook-alerts"
+                        )
+                    self._alerts_ready = True
         return self._registry
 
     def deliver_alerts(self) -> Delivery:
@@ -238,10 +245,13 @@ class Fieldlink:
     @property
     def store(self) -> Store:
         if self._store is None:
-            url = self._database_url or _default_database_url()
-            self._store = Store(
-                url, self._keyring(default_store=self._database_url is None)
-            )
+            # One engine per instance, however many threads ask at once.
+            with self._setup_lock:
+                if self._store is None:
+                    url = self._database_url or _default_database_url()
+                    self._store = Store(
+                        url, self._keyring(default_store=self._database_url is None)
+                    )
         return self._store
 
     def _keyring(self, *, default_store: bool) -> Keyring:
@@ -300,15 +310,23 @@ class Fieldlink:
             )
         return environment
 
-    def override_endpoints(self, provider: str, endpoints: Mapping[str, str]) -> None:
-        """Send ``provider``'s calls to other URLs (an emulator, a proxy)."""
+    def override_endpoints(
+        self, provider: str, endpoints: Mapping[str, str | Mapping[str, str]]
+    ) -> None:
+        """Send ``provider``'s calls to other URLs (an emulator, a proxy); URLs under
+        an environment's name apply to that environment alone."""
         self._endpoint_overrides.setdefault(provider, {}).update(endpoints)
 
     def _endpoints(self, loaded: LoadedProvider, environment: str) -> dict[str, str]:
         endpoints = dict(loaded.info.endpoints[environment])
         if self._sandbox_url:
             endpoints.update(self._sandbox_endpoints(loaded.info.id))
-        endpoints.update(self._endpoint_overrides.get(loaded.info.id, {}))
+        overrides = self._endpoint_overrides.get(loaded.info.id, {})
+        endpoints.update({k: v for k, v in overrides.items() if isinstance(v, str)})
+        # Then the host's URLs for this environment alone: {"PRODUCTION": {...}}.
+        scoped = overrides.get(environment)
+        if isinstance(scoped, Mapping):
+            endpoints.update(scoped)
         return endpoints
 
     def _sandbox_endpoints(self, provider: str) -> dict[str, str]:
@@ -347,6 +365,7 @@ class Fieldlink:
         environment: str | None,
         *,
         credential_id: str | None = None,
+        connection: Any = None,
     ) -> ProviderContext:
         loaded = self.registry.provider(provider)
         environment = self._environment(loaded, environment)
@@ -361,7 +380,7 @@ class Fieldlink:
             environment=environment,
             endpoints=self._endpoints(loaded, environment),
             settings=self._provider_settings(provider),
-            app=self.store.get_app(provider, environment),
+            app=self.store.get_app(provider, environment, connection=connection),
             http=http,
         )
 
@@ -791,7 +810,10 @@ class Fieldlink:
                     return
                 claimed = locked.credential
                 context = self._context(
-                    claimed.provider, claimed.environment, credential_id=claimed.id
+                    claimed.provider,
+                    claimed.environment,
+                    credential_id=claimed.id,
+                    connection=locked.connection,
                 )
                 outcome = self._refresh_under_lock(locked, context, force=True)
                 if (

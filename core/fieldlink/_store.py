@@ -39,6 +39,9 @@ DATABASE_URL_ENV = "FIELDLINK_DATABASE_URL"
 HEAD_REVISION = "0003"
 #: Seconds a writer waits for SQLite's lock (a refresh holds it during one request).
 SQLITE_BUSY_TIMEOUT = 120
+#: Connections one process keeps open to a database server, and may add under load.
+POOL_SIZE = 4
+POOL_OVERFLOW = 4
 _MIGRATION_LOCK_ID = 0x6669656C64  # any constant shared by every fieldlink process
 
 
@@ -89,7 +92,9 @@ class Store:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
-        return {"pool_pre_ping": True}
+        # Each process keeps few connections: many processes share one server, whose
+        # connection limit (100 by default on PostgreSQL) must hold them all.
+        return {"pool_pre_ping": True, "pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -176,8 +181,13 @@ class Store:
             conn.execute(t.app_registrations.insert().values(row))
         return self._app(row)
 
-    def get_app(self, provider: str, environment: str) -> AppRegistration | None:
-        with self.engine.connect() as conn:
+    def get_app(
+        self, provider: str, environment: str, *, connection: sa.Connection | None = None
+    ) -> AppRegistration | None:
+        """The app registration; on ``connection`` when the caller holds one already,
+        so that a process never waits for a second connection while holding a first."""
+        with contextlib.ExitStack() as stack:
+            conn = connection or stack.enter_context(self.engine.connect())
             row = (
                 conn.execute(
                     sa.select(t.app_registrations).where(

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import hookimpl
-from .errors import AuthFlowError, CredentialRevoked, OAuthError, ProviderError
+from .errors import (
+    AuthFlowError,
+    ConfigurationError,
+    CredentialRevoked,
+    OAuthError,
+    ProviderError,
+)
 from .models import (
     AuthRequest,
     AuthResult,
@@ -61,7 +67,8 @@ class OAuth2Settings:
     refresh_token_field: str = "refreshToken"
     #: Payload field that records the environment (John Deere's clientEnvironment).
     environment_field: str | None = None
-    #: How the client authenticates at the token endpoint.
+    #: * How the client authenticates at the token endpoint: CLIENT_SECRET_BASIC
+    #: or CLIENT_SECRET_POST.
     client_auth: str = CLIENT_SECRET_BASIC
     #: "form" (RFC 6749) or "json" for token request bodies.
     body_format: str = "form"
@@ -335,7 +342,11 @@ class OAuth2Provider:
         """POST one grant to the token endpoint, with this provider's client auth."""
         url = context.endpoint("token_url")
         headers, data = self.client_request(
-            url, client_id, client_secret, {"grant_type": grant_type, **form}
+            url,
+            client_id,
+            client_secret,
+            {"grant_type": grant_type, **form},
+            method=self.client_auth(context),
         )
         response = context.http.post(url, data=data, headers=headers)
         return parse_token_response(
@@ -346,23 +357,45 @@ class OAuth2Provider:
                 context.setting("default_expires_in", self.oauth.default_expires_in)
             ),
             sent_secrets=(client_secret, form.get("refresh_token"), form.get("code")),
-            revoking_errors=self.oauth.revoking_errors,
+            # An error at the code exchange refuses a connection, not a credential.
+            revoking_errors=(
+                self.oauth.revoking_errors if grant_type == "refresh_token" else frozenset()
+            ),
         )
 
+    def client_auth(self, context: ProviderContext) -> str:
+        """The client authentication method: the host's setting, else the provider's."""
+        method = context.setting("client_auth", self.oauth.client_auth)
+        if method not in (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST):
+            raise ConfigurationError(
+                f"the client_auth setting of {context.provider.id} is {method!r}; "
+                f"use {CLIENT_SECRET_BASIC!r} or {CLIENT_SECRET_POST!r}",
+                provider=context.provider.id,
+            )
+        return method
+
     def client_request(
-        self, url: str, client_id: str, client_secret: str, fields: Mapping[str, Any]
+        self,
+        url: str,
+        client_id: str,
+        client_secret: str,
+        fields: Mapping[str, Any],
+        *,
+        method: str | None = None,
     ) -> tuple[dict[str, str], str]:
-        """Headers and body of a request to ``url`` authenticated as the client,
-        in this provider's body format and client authentication method."""
+        """Headers and body of a request to ``url`` authenticated as the client, in
+        this provider's body format and client authentication ``method`` (by default
+        the provider's own)."""
         from urllib.parse import urlencode
 
         from authlib.oauth2.auth import ClientAuth
 
+        method = method or self.oauth.client_auth
         headers = {"Accept": "application/json"}
         if self.oauth.body_format == "json":
             headers["Content-Type"] = "application/json"
             body = dict(fields)
-            if self.oauth.client_auth == CLIENT_SECRET_POST:
+            if method == CLIENT_SECRET_POST:
                 # Authlib appends form fields; JSON bodies carry the client themselves.
                 body.update(client_id=client_id, client_secret=client_secret)
                 return headers, json.dumps(body)
@@ -370,7 +403,7 @@ class OAuth2Provider:
         else:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             encoded = urlencode({k: v for k, v in fields.items() if v is not None})
-        client_auth = ClientAuth(client_id, client_secret, self.oauth.client_auth)
+        client_auth = ClientAuth(client_id, client_secret, method)
         _, headers, data = client_auth.prepare("POST", url, headers, encoded)
         return headers, data
 
@@ -391,6 +424,7 @@ class OAuth2Provider:
                 "token": payload[self.oauth.refresh_token_field],
                 "token_type_hint": "refresh_token",
             },
+            method=self.client_auth(context),
         )
         response = context.http.post(url, data=data, headers=headers)
         if response.status_code != 200:

@@ -136,6 +136,12 @@ class BaseEmulator:
         """What the sandbox grower types into a form flow (keys, login, password)."""
         return {}
 
+    def host_settings(self) -> dict[str, Any]:
+        """Provider settings a host needs to use this emulator, as it would pass
+        them in ``Fieldlink(settings=...)`` (an application name the provider
+        assigned...)."""
+        return {}
+
     # Controls for tests
 
     def revoke(self, account: str = DEFAULT_ACCOUNT) -> None:
@@ -514,6 +520,12 @@ def sandbox_endpoints(registry: PluginRegistry, provider_id: str, base_url: str)
     if emulator is None:
         return {}
     return emulator.endpoints(f"{base_url.rstrip('/')}/{provider_id}")
+
+
+def sandbox_settings(registry: PluginRegistry, provider_id: str) -> dict[str, Any]:
+    """The provider settings ``provider_id``'s emulator needs a host to use."""
+    emulator = registry.call(provider_id, "sandbox_emulator", settings={"size": 0})
+    return {} if emulator is None else emulator.host_settings()
 
 
 class _FormParser(HTMLParser):
