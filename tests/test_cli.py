@@ -230,3 +230,33 @@ def test_validate_reports_an_empty_secret_without_crashing(fieldlink_home, tmp_p
 
     assert result.exit_code == 3
     assert "$.clientSecret: must not be empty" in result.output
+
+
+def test_a_settings_file_reaches_the_provider(fieldlink_home, tmp_path, monkeypatch):
+    settings = tmp_path / "fieldlink.toml"
+    settings.write_text(
+        '[john-deere]\nscopes = ["ag1", "offline_access"]\n\n'
+        '[john-deere.endpoints]\nauthorize_url = "https://proxy.example/authorize"\n'
+    )
+    monkeypatch.setenv("FIELDLINK_SETTINGS", str(settings))
+    fieldlink = Fieldlink()
+    fieldlink.register_app(
+        "john-deere", {"clientKey": "app", "clientSecret": "s"}, environment="STAGE"
+    )
+
+    start = fieldlink.start_auth("grower-1", "john-deere", redirect_uri=CALLBACK_URI)
+
+    assert start.url.startswith("https://proxy.example/authorize?")
+    assert "scope=ag1+offline_access" in start.url
+    fieldlink.close()
+
+
+def test_a_broken_settings_file_is_named(fieldlink_home, tmp_path, monkeypatch):
+    settings = tmp_path / "fieldlink.toml"
+    settings.write_text("[john-deere\n")
+    monkeypatch.setenv("FIELDLINK_SETTINGS", str(settings))
+
+    result = run("credentials", "list")
+
+    assert result.exit_code == 1
+    assert "fieldlink.toml is not valid TOML" in result.output

@@ -56,6 +56,8 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 SANDBOX_URL_ENV = "FIELDLINK_SANDBOX_URL"
+#: A TOML file of per-provider settings, read when the host passes none in code.
+SETTINGS_FILE_ENV = "FIELDLINK_SETTINGS"
 #: How long a consent flow may take, from start to callback.
 AUTH_SESSION_LIFETIME = timedelta(minutes=10)
 #: An access token this close to expiry is refreshed before it is handed out.
@@ -132,6 +134,47 @@ class _Cached:
     checked_until: float
 
 
+def _settings_file(
+    path: str | None,
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, Any]]]:
+    """Endpoints and settings from a TOML file: a table per provider id, whose
+    ``endpoints`` table overrides URLs and whose other keys are settings::
+
+        [trimble]
+        application_name = "acme-agronomy"
+
+        [john-deere.endpoints]
+        token_url = "https://proxy.example/token"
+    """
+    if not path:
+        return {}, {}
+    import tomllib
+
+    try:
+        with open(path, "rb") as file:
+            document = tomllib.load(file)
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot read the settings file {path} named by {SETTINGS_FILE_ENV}: "
+            f"{error.strerror}"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(
+            f"the settings file {path} is not valid TOML: {error}"
+        ) from None
+    endpoints: dict[str, dict[str, str]] = {}
+    settings: dict[str, dict[str, Any]] = {}
+    for provider, table in document.items():
+        if not isinstance(table, dict):
+            raise ConfigurationError(
+                f"{path}: {provider!r} must be a table of settings, like [{provider}]"
+            )
+        table = dict(table)
+        endpoints[provider] = dict(table.pop("endpoints", {}))
+        settings[provider] = table
+    return endpoints, settings
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{data_dir() / 'fieldlink.db'}"
 
@@ -189,6 +232,8 @@ class Fieldlink:
     ) -> None:
         self._database_url = database_url or os.environ.get(DATABASE_URL_ENV)
         self._secret_key = secret_key
+        if endpoints is None and settings is None:
+            endpoints, settings = _settings_file(os.environ.get(SETTINGS_FILE_ENV))
         self._endpoint_overrides = {k: dict(v) for k, v in (endpoints or {}).items()}
         self._settings = {k: dict(v) for k, v in (settings or {}).items()}
         self._sandbox_url = sandbox_url or os.environ.get(SANDBOX_URL_ENV) or None
