@@ -1,0 +1,73 @@
+"""CNH's two environments, and how a context is narrowed to one of them.
+
+CNH runs STAGE and PRODUCTION on different identity tenants and API hosts, with
+separate clients and subscription keys (reference: providers.md section 3). A host
+overrides URLs with ``Fieldlink(endpoints=...)``; a plain name (``token_url``)
+applies to both environments, and a name prefixed with one environment
+(``STAGE:token_url``) to that environment only. The staging identity host, for
+one, is spelt two ways in CNH's samples, and only STAGE should follow the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from fieldlink import ProviderContext
+
+STAGE = "STAGE"
+PRODUCTION = "PRODUCTION"
+#: STAGE first: Leaf's default for FieldOps, and a credential sent to the wrong
+#: environment by default then reaches test accounts, never growers' data.
+ENVIRONMENTS = (STAGE, PRODUCTION)
+
+#: Auth0 tenants. The staging host is [UNCONFIRMED]: one sample spells it
+#: stg-identity.cnhind.com.
+IDENTITY_HOSTS = {
+    STAGE: "https://stg.identity.cnhind.com",
+    PRODUCTION: "https://identity.cnhind.com",
+}
+#: Auth0 ``connection`` per environment; staging's is [UNCONFIRMED].
+CONNECTIONS = {STAGE: "STG-ADFS-CONN", PRODUCTION: "PROD-ADFS-CONN"}
+
+
+def endpoints(environment: str, *, api_base: str, audience: str) -> dict[str, str]:
+    """One environment's URLs: its identity tenant, and the API with its audience."""
+    identity = IDENTITY_HOSTS[environment]
+    return {
+        "authorize_url": f"{identity}/authorize",
+        "token_url": f"{identity}/oauth/token",
+        "revoke_url": f"{identity}/oauth/revoke",
+        "api_base": api_base,
+        "audience": audience,
+    }
+
+
+def for_environment(context: ProviderContext) -> ProviderContext:
+    """``context`` with the endpoints of its own environment resolved.
+
+    Names prefixed with the context's environment replace the plain ones; names
+    prefixed with another environment are left out.
+    """
+    prefix = f"{context.environment}:"
+    resolved = {name: url for name, url in context.endpoints.items() if ":" not in name}
+    resolved.update(
+        (name.removeprefix(prefix), url)
+        for name, url in context.endpoints.items()
+        if name.startswith(prefix)
+    )
+    return attrs.evolve(context, endpoints=resolved)
+
+
+def connection(context: ProviderContext) -> str:
+    """The Auth0 connection to name: the ``connection`` setting, one name or one
+    per environment, else CNH's published default."""
+    chosen = context.setting("connection", {})
+    if isinstance(chosen, str):
+        return chosen
+    if isinstance(chosen, Mapping) and context.environment in chosen:
+        return str(chosen[context.environment])
+    return CONNECTIONS[context.environment]
