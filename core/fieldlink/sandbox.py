@@ -466,6 +466,10 @@ class RunningEmulator:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         class QuietHandler(WSGIRequestHandler):
+            # Keep-alive: listing thousands of resources should not open a
+            # connection per page.
+            protocol_version = "HTTP/1.1"
+
             # Request lines carry codes and states: keep them out of the output.
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 return None
