@@ -1,9 +1,10 @@
 """Plugin loading: discovery through entry points, and every way a plugin can break.
 
 Fake distributions are installed into a temporary directory (a ``.dist-info`` folder
-beside the plugin's package) and found by ``fieldlink providers --json`` in a
-subprocess, since entry points are read once per process. Routing and broadcasting
-are tested in-process on a :class:`PluginRegistry` built by hand.
+beside the plugin's package) and found by ``fieldlink providers --json`` and
+``fieldlink check`` in a subprocess, since entry points are read once per process.
+Routing and broadcasting are tested in-process on a :class:`PluginRegistry` built by
+hand.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import fieldlink
 from fieldlink import hookimpl
 from fieldlink._plugins import PLUGINS_ENV, PluginRegistry
 from fieldlink.models import AuthKind, Credential, Page, ProviderInfo, Resource
+
+from .distributions import install
 
 # A fake provider's credential schema, shaped like the John Deere plugin's.
 GOOD_SCHEMA: dict[str, Any] = {
@@ -107,35 +110,9 @@ def schema_text(change: Any = None) -> str:
     return json.dumps(schema, indent=2)
 
 
-def install(
-    site: Path, dist_id: str, source: str, *, schema: str = "", entry_point: str = ""
-) -> None:
-    """Install distribution ``fieldlink-<dist_id>`` into ``site`` as pip lays it out.
-
-    Its package ``fieldlink_<dist_id>`` holds ``source`` and ``credentials.json``; its
-    entry point is named ``entry_point`` (``dist_id`` unless given).
-    """
-    package = "fieldlink_" + dist_id.replace("-", "_")
-    (site / package).mkdir(parents=True)
-    (site / package / "__init__.py").write_text(source, encoding="utf-8")
-    (site / package / "credentials.json").write_text(
-        schema or schema_text(), encoding="utf-8"
-    )
-
-    metadata = site / f"{package}-1.0.dist-info"
-    metadata.mkdir()
-    (metadata / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: fieldlink-{dist_id}\nVersion: 1.0\n",
-        encoding="utf-8",
-    )
-    (metadata / "entry_points.txt").write_text(
-        f"[fieldlink.providers]\n{entry_point or dist_id} = {package}:plugin\n",
-        encoding="utf-8",
-    )
-
-
 class Broken(NamedTuple):
-    """A plugin that must be left out, and what its reason must say."""
+    """A plugin that must be left out, and what both its reason for being left out
+    and ``fieldlink check`` must say."""
 
     dist_id: str
     source: str
@@ -187,13 +164,13 @@ BROKEN = [
     Broken(
         "fake-not-json-schema",
         provider_module("fake-not-json-schema"),
-        ("not valid JSON Schema at $.required", "is not of type 'array'"),
+        ("$.required: not valid JSON Schema", "is not of type 'array'"),
         schema=schema_text(lambda schema: schema.update(required="clientId")),
     ),
     Broken(
         "fake-dangling-ref",
         provider_module("fake-dangling-ref"),
-        ("ships an unusable credential schema", "urn:fieldlink:nowhere"),
+        ("$.properties.clientId.$ref: $ref 'urn:fieldlink:nowhere' does not resolve",),
         schema=schema_text(
             lambda schema: schema["properties"]["clientId"].update(
                 {"$ref": "urn:fieldlink:nowhere"}
@@ -211,7 +188,7 @@ BROKEN = [
     Broken(
         "fake-bad-example",
         provider_module("fake-bad-example"),
-        ("examples[0] $.refreshToken: is a required property",),
+        ("$.examples[0].refreshToken: is a required property",),
         schema=schema_text(lambda schema: schema["examples"][0].pop("refreshToken")),
     ),
     Broken(
@@ -234,12 +211,13 @@ TWINS = ("fieldlink-fake-twin", "fieldlink-fake-twin-fork")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory of installed fake distributions: good ones and broken ones."""
     site = tmp_path_factory.mktemp("site-packages")
-    install(site, "fake-good", provider_module("fake-good"))
+    install(site, "fake-good", provider_module("fake-good"), schema=schema_text())
     for dist in TWINS:
         install(
             site,
             dist.removeprefix("fieldlink-"),
             provider_module("fake-twin"),
+            schema=schema_text(),
             entry_point="fake-twin",
         )
     for case in BROKEN:
@@ -247,25 +225,32 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
             site,
             case.dist_id,
             case.source,
-            schema=case.schema,
+            schema=case.schema or schema_text(),
             entry_point=case.entry_point,
         )
     return site
 
 
-def fieldlink_providers(site: Path, cache: Path, **env: str) -> dict[str, Any]:
-    """Run ``fieldlink providers --json`` with ``site`` on the path; return its JSON."""
+def run_fieldlink(
+    site: Path, cache: Path, *arguments: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``fieldlink`` command with ``site`` on the path."""
     environ = {**os.environ, "PYTHONPATH": str(site), "FIELDLINK_CACHE_DIR": str(cache)}
     environ.pop(PLUGINS_ENV, None)
     environ.update(env)
-    result = subprocess.run(
-        [sys.executable, "-m", "fieldlink.cli", "providers", "--json"],
+    return subprocess.run(
+        [sys.executable, "-m", "fieldlink.cli", *arguments],
         cwd=site,
         env=environ,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def fieldlink_providers(site: Path, cache: Path, **env: str) -> dict[str, Any]:
+    """Run ``fieldlink providers --json`` with ``site`` on the path; return its JSON."""
+    result = run_fieldlink(site, cache, "providers", "--json", **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -356,6 +341,162 @@ def test_plugins_env_limits_what_loads(site, tmp_path, selection, providers, fai
     # Every other installed plugin is left out too, so the whole answer is known.
     assert {provider["id"] for provider in answer["providers"]} == providers
     assert {failure["name"] for failure in answer["failed"]} == failures
+
+
+# Checking: `fieldlink check` reports the same plugins, each problem with its fix
+
+
+@pytest.fixture(scope="module")
+def checked(site: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``fieldlink check --format json`` over every installed plugin."""
+    result = run_fieldlink(
+        site, tmp_path_factory.mktemp("cache"), "check", "--format", "json"
+    )
+    assert result.returncode == 1, result.stderr
+    return json.loads(result.stdout)
+
+
+def reports(answer: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The reports on the fake plugins and john-deere, by provider id."""
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for report in answer["plugins"]:
+        if report["name"].startswith(KNOWN):
+            by_name.setdefault(report["name"], []).append(report)
+    return by_name
+
+
+def shown(problem: dict[str, Any]) -> str:
+    """A problem as the text format shows it: file, JSON path, message."""
+    where = [problem["file"], problem["path"]]
+    return ": ".join([*(part for part in where if part), problem["message"]])
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=lambda case: case.dist_id)
+def test_check_reports_a_broken_plugin_with_its_cause_and_fix(checked, case):
+    [report] = reports(checked)[case.entry_point or case.dist_id]
+
+    assert report["ok"] is False
+    assert report["distribution"] == f"fieldlink-{case.dist_id}"
+    assert any(
+        all(words in shown(problem) for words in case.says)
+        for problem in report["problems"]
+    ), report["problems"]
+    for problem in report["problems"]:
+        assert problem["fix"]
+        assert problem["file"]
+
+
+def test_check_passes_good_plugins_beside_broken_ones(checked):
+    passed = {name for name, found in reports(checked).items() if found[0]["ok"]}
+
+    assert passed == {"fake-good", "john-deere"}
+    assert checked["ok"] is False
+
+
+def test_check_reports_both_distributions_of_a_provider_id(checked):
+    twins = reports(checked)["fake-twin"]
+
+    assert {report["distribution"] for report in twins} == set(TWINS)
+    for report in twins:
+        [problem] = report["problems"]
+        [other] = set(TWINS) - {report["distribution"]}
+        assert problem["check"] == "duplicate"
+        assert f"'fake-twin' is also offered by {other}" in problem["message"]
+
+
+@pytest.mark.parametrize(
+    ("case", "file", "path", "line_shows", "fix"),
+    [
+        (
+            "fake-dangling-ref",
+            "credentials.json",
+            "$.properties.clientId.$ref",
+            '"$ref": "urn:fieldlink:nowhere"',
+            "urn:fieldlink:definitions",
+        ),
+        ("fake-not-json", "credentials.json", None, None, "JSON syntax"),
+        (
+            "fake-breaks-meta-schema",
+            "credentials.json",
+            "$.properties.clientId.x-fieldlink-scope",
+            '"clientId": {',
+            '"x-fieldlink-scope": "app"',
+        ),
+        (
+            "fake-bad-example",
+            "credentials.json",
+            "$.examples[0].refreshToken",
+            "{",
+            "correct examples[0]",
+        ),
+        ("fake-syntax", "__init__.py", None, "def plugin(:", "syntax"),
+        (
+            "fake-unknown-argument",
+            "__init__.py",
+            None,
+            "@hookimpl",
+            "(context, request)",
+        ),
+    ],
+)
+def test_check_points_at_the_file_line_and_json_path(
+    checked, case, file, path, line_shows, fix
+):
+    [report] = reports(checked)[case]
+    [problem] = report["problems"]
+    lines = [*Path(problem["file"]).read_text(encoding="utf-8").splitlines(), None]
+
+    assert Path(problem["file"]).name == file
+    assert Path(problem["file"]).parent.name == "fieldlink_" + case.replace("-", "_")
+    assert problem["path"] == path
+    # The line of the culprit; past the end of a file cut short.
+    shows = lines[problem["line"] - 1]
+    assert shows is None if line_shows is None else shows.strip().startswith(line_shows)
+    assert fix in problem["fix"]
+
+
+def test_check_exits_0_when_the_plugins_named_pass(site, tmp_path):
+    result = run_fieldlink(site, tmp_path, "check", "fake-good", "fieldlink-john-deere")
+
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == [
+        "ok   fake-good (fieldlink-fake-good)",
+        "ok   john-deere (fieldlink-john-deere)",
+        "2 plugins checked: all passed",
+    ]
+
+
+def test_check_text_names_the_plugin_the_cause_and_the_fix(site, tmp_path):
+    result = run_fieldlink(site, tmp_path, "check", "fake-future")
+
+    assert result.returncode == 1
+    [status, problem, fix, summary] = result.stdout.splitlines()
+    assert status == "FAIL fake-future (fieldlink-fake-future)"
+    assert problem.startswith("  fieldlink_fake_future/__init__.py:8: needs fieldlink")
+    assert fix.startswith("    fix: lower min_core_version")
+    assert summary == "1 plugin checked: 1 failed with 1 problem"
+
+
+def test_check_annotates_github_workflows(site, tmp_path):
+    result = run_fieldlink(
+        site, tmp_path, "check", "--format", "github", "fake-dangling-ref"
+    )
+
+    [annotation, summary] = result.stdout.splitlines()
+    assert annotation.startswith(
+        "::error file=fieldlink_fake_dangling_ref/credentials.json,line=14,"
+        "title=fieldlink check%3A fake-dangling-ref (schema)::"
+        "$.properties.clientId.$ref: $ref 'urn:fieldlink:nowhere' does not resolve"
+    )
+    assert ". Fix: point it at" in annotation
+    assert summary == "1 plugin checked: 1 failed with 1 problem"
+
+
+def test_check_refuses_what_is_not_a_plugin(site, tmp_path):
+    result = run_fieldlink(site, tmp_path, "check", "fake-nothing", "fake-good")
+
+    assert result.returncode == 2
+    assert "'fake-nothing' is neither an installed provider plugin" in result.stderr
 
 
 # Calling: in-process, on providers registered by hand

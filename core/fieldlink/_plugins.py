@@ -79,6 +79,27 @@ def _version_tuple(version: str) -> Any:
         return None
 
 
+def description_problem(info: Any, name: str) -> str | None:
+    """Why ``info``, what the plugin under entry point ``name`` says of itself,
+    cannot describe a provider; None when it can."""
+    if not isinstance(info, ProviderInfo):
+        return "describe_provider must return a fieldlink.ProviderInfo"
+    if info.id != name:
+        return f"describes provider {info.id!r} under the entry point name {name!r}"
+    return None
+
+
+def core_version_problem(min_core_version: Any) -> str | None:
+    """Why a plugin that needs core ``min_core_version`` cannot run on this one."""
+    needed, have = _version_tuple(min_core_version), _version_tuple(__version__)
+    if needed is None:
+        return f"min_core_version {min_core_version!r} is not a version"
+    if have is not None and needed > have:
+        installed = f"{__version__} is installed"
+        return f"needs fieldlink core {min_core_version} or newer; {installed}"
+    return None
+
+
 class PluginRegistry:
     """The pluggy manager, the providers it loaded and the plugins it left out."""
 
@@ -111,13 +132,9 @@ class PluginRegistry:
             other = self.providers[name].distribution
             self._fail(name, distribution, f"repeats the provider id {name!r} of {other}")
             return
-        try:
-            self.manager.register(plugin, name=f"provider:{name}")
-        except (pluggy.PluginValidationError, ValueError) as exc:
-            if isinstance(exc, pluggy.PluginValidationError):
-                # pluggy 1.5 keeps the hooks it added before the invalid one: drop them.
-                self.manager.unregister(name=f"provider:{name}")
-            self._fail(name, distribution, f"does not match the hook specifications: {exc}")
+        reason = self.register_hooks(name, plugin)
+        if reason:
+            self._fail(name, distribution, reason)
             return
 
         reason = self._check_provider(name, plugin)
@@ -125,11 +142,36 @@ class PluginRegistry:
             self.manager.unregister(plugin)
             self._fail(name, distribution, reason)
             return
-        info = self.manager.subset_hook_caller(
-            "describe_provider", self._other_providers(plugin)
-        )()
+        info = self.describe_plugin(plugin)
         self.providers[name] = LoadedProvider(info, plugin, distribution)
         self._callers.clear()
+
+    def register_hooks(self, name: str, plugin: Any) -> str | None:
+        """Register ``plugin``'s hooks as provider ``name``; if they do not match the
+        hook specifications, leave it unregistered and say why."""
+        try:
+            self.manager.register(plugin, name=f"provider:{name}")
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            if isinstance(exc, pluggy.PluginValidationError):
+                # pluggy 1.5 keeps the hooks it added before the invalid one: drop them.
+                self.manager.unregister(name=f"provider:{name}")
+            return f"does not match the hook specifications: {exc}"
+        unknown = [
+            caller.name
+            for caller in self.manager.get_hookcallers(plugin) or ()
+            if not caller.has_spec()
+        ]
+        if unknown:
+            self.manager.unregister(plugin)
+            unknown_hooks = ", ".join(unknown)
+            return f"implements hooks the specifications do not know: {unknown_hooks}"
+        return None
+
+    def describe_plugin(self, plugin: Any) -> Any:
+        """What a registered plugin's ``describe_provider`` answers, asked alone."""
+        return self.manager.subset_hook_caller(
+            "describe_provider", self._other_providers(plugin)
+        )()
 
     def add_plugin(self, plugin: Any, name: str | None = None) -> None:
         """Register a plugin that is not a provider: an observer or a wrapper of all."""
@@ -137,34 +179,19 @@ class PluginRegistry:
         self._callers.clear()
 
     def _check_provider(self, name: str, plugin: Any) -> str | None:
-        unknown = [
-            caller.name
-            for caller in self.manager.get_hookcallers(plugin) or ()
-            if not caller.has_spec()
-        ]
-        if unknown:
-            return f"implements hooks the specifications do not know: {', '.join(unknown)}"
-
-        describe = self.manager.subset_hook_caller(
-            "describe_provider", self._other_providers(plugin)
-        )
         try:
-            info = describe()
+            info = self.describe_plugin(plugin)
         except Exception as exc:
             return f"describe_provider failed: {exc!r}"
-        if not isinstance(info, ProviderInfo):
-            return "describe_provider must return a fieldlink.ProviderInfo"
-        if info.id != name:
-            return f"describes provider {info.id!r} under the entry point name {name!r}"
+        reason = description_problem(info, name)
+        if reason:
+            return reason
         for other in self.providers.values():
             if other.info.id == info.id:
                 return f"repeats the provider id {info.id!r} of {other.distribution}"
-
-        needed, have = _version_tuple(info.min_core_version), _version_tuple(__version__)
-        if needed is None:
-            return f"min_core_version {info.min_core_version!r} is not a version"
-        if have is not None and needed > have:
-            return f"needs fieldlink core {info.min_core_version} or newer; {__version__} is installed"
+        reason = core_version_problem(info.min_core_version)
+        if reason:
+            return reason
 
         try:
             problems = check_schema_file(info.credential_schema)

@@ -3,6 +3,8 @@
 jsonschema is imported only when a payload is validated or a schema is checked for
 the first time; the result of checking a schema file is cached on disk, keyed by the
 file's size and modification time, so that listing providers stays fast.
+:func:`schema_file_problems` gives the same checks uncached, each problem with its
+file, JSON path and fix, for ``fieldlink check``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ._paths import cache_dir
 from .errors import CredentialValidationError, ValidationIssue
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
+    from referencing import Registry, Resource
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 META_SCHEMA_FILE = "credential-schema.meta.json"
-_CHECK_CACHE_FILE = "schema-checks.json"
+#: Named after the answers' format: a new format must not read old answers.
+_CHECK_CACHE_FILE = "schema-checks-2.json"
 
 
 def core_schema_dir() -> Path:
@@ -38,6 +44,11 @@ def core_schema_dir() -> Path:
 class SchemaFileError(ValueError):
     """A schema file cannot be used; the message names the file and the problem."""
 
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        #: Where the JSON syntax breaks, if that is the problem.
+        self.line = line
+
 
 def load_json(path: Path) -> Any:
     try:
@@ -47,12 +58,29 @@ def load_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
         raise SchemaFileError(
-            f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            f"{path}: not valid JSON at {where}: {exc.msg}", line=exc.lineno
         ) from None
 
 
 # Checking schema files
+
+
+@attrs.frozen
+class SchemaProblem:
+    """One thing wrong with a schema file: where, what, and how to fix it."""
+
+    file: Path
+    #: JSON path of the offending value in the file; None for the file as a whole.
+    path: str | None
+    message: str
+    fix: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}" if self.path else str(self.file)
+        return f"{where}: {self.message}"
 
 
 def check_schema_file(path: Path) -> list[str]:
@@ -68,7 +96,7 @@ def check_schema_file(path: Path) -> list[str]:
     cache = _read_check_cache()
     if key in cache:
         return list(cache[key])
-    problems = _check_schema_file_now(path)
+    problems = [str(problem) for problem in schema_file_problems(path)]
     cache[key] = problems
     _write_check_cache(cache)
     return problems
@@ -86,26 +114,38 @@ def _check_key(path: Path) -> str:
     return "|".join(parts)
 
 
-def _check_schema_file_now(path: Path) -> list[str]:
+def schema_file_problems(path: Path) -> list[SchemaProblem]:
+    """Check a credential schema file: JSON, JSON Schema 2020-12, the core's
+    meta-schema, every ``$ref`` resolved offline, and every example valid."""
     import jsonschema
 
     try:
         schema = load_json(path)
     except SchemaFileError as exc:
-        return [str(exc)]
-    validator_class = jsonschema.validators.validator_for(schema, default=None)
-    if validator_class is None or schema.get("$schema") != DIALECT:
-        return [f"{path}: must declare \"$schema\": \"{DIALECT}\""]
+        return [_unreadable(path, exc)]
+    if not isinstance(schema, dict) or schema.get("$schema") != DIALECT:
+        return [
+            SchemaProblem(
+                path, "$.$schema", f"must be {DIALECT!r}", f'set "$schema": "{DIALECT}"'
+            )
+        ]
     try:
-        validator_class.check_schema(schema)
+        jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        return [f"{path}: not valid JSON Schema at {_json_path(exc.path)}: {exc.message}"]
+        return [
+            SchemaProblem(
+                path,
+                _json_path(exc.path),
+                f"not valid JSON Schema: {exc.message}",
+                "correct this keyword; the rules are those of JSON Schema 2020-12",
+            )
+        ]
 
-    meta = load_json(core_schema_dir() / META_SCHEMA_FILE)
     problems = [
-        f"{path}: {issue.path}: {issue.message}"
-        for issue in _issues(jsonschema.Draft202012Validator(meta), schema)
+        SchemaProblem(path, issue.path, issue.message, _meta_fix(issue.path))
+        for issue in _issues(_meta_validator(), schema)
     ]
+    problems += unresolved_refs(path, schema)
     if problems:
         return problems
 
@@ -113,8 +153,103 @@ def _check_schema_file_now(path: Path) -> list[str]:
     validator = _build_validator(schema, path.parent)
     for index, example in enumerate(schema["examples"]):
         for issue in _issues(validator, example):
-            problems.append(f"{path}: examples[{index}] {issue.path}: {issue.message}")
+            problems.append(
+                SchemaProblem(
+                    path,
+                    f"$.examples[{index}]{issue.path[1:]}",
+                    issue.message,
+                    f"correct examples[{index}]: it must be a payload the schema "
+                    "accepts, as a host would post it",
+                )
+            )
     return problems
+
+
+def _unreadable(path: Path, exc: SchemaFileError) -> SchemaProblem:
+    fix = (
+        "correct the JSON syntax there"
+        if exc.line
+        else "ship the file in the package and name it in describe_provider's "
+        "credential_schema"
+    )
+    # The message already starts with the file's name.
+    message = str(exc).removeprefix(f"{path}: ")
+    return SchemaProblem(path, None, message, fix, line=exc.line)
+
+
+#: How to satisfy each rule of the meta-schema, by the name its JSON path ends in.
+_META_FIXES = {
+    "x-fieldlink-scope": 'add "x-fieldlink-scope": "app" for a field of the host\'s '
+    'app registration, "user" for one that belongs to a connected user',
+    "writeOnly": 'set "writeOnly": true on a secret, false (or leave it out) otherwise',
+    "examples": 'add "examples": a list of at least one payload the schema accepts',
+    "additionalProperties": 'set "additionalProperties": false, so that unknown '
+    "fields are refused",
+    "type": 'set "type": "object"',
+    "properties": 'describe each field of the payload under "properties"',
+    "required": 'list the fields a payload must carry in "required"',
+    "$id": 'give the schema a "$id", such as "urn:fieldlink:<provider id>:credentials"',
+    "title": 'give the schema a "title"',
+}
+
+
+def _meta_fix(path: str) -> str:
+    name = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    default = f"satisfy the core's meta-schema ({META_SCHEMA_FILE})"
+    return _META_FIXES.get(name, default)
+
+
+def unresolved_refs(path: Path, schema: Mapping[str, Any]) -> list[SchemaProblem]:
+    """Every ``$ref`` of ``schema`` and of the plugin's other schema files (those
+    beside it) that does not resolve offline, with its JSON path."""
+    from referencing import Resource
+
+    registry = _registry(path.parent)
+    documents = [(path, schema)] + [
+        (file, document)
+        for file, document in _own_documents(path.parent)
+        if file.resolve() != path.resolve()
+    ]
+    problems = []
+    for file, document in documents:
+        resource = Resource.from_contents(document, default_specification=_dialect())
+        resolver = registry.resolver_with_root(resource)
+        for where, reference in _refs(document, "$"):
+            if not _resolves(resolver, reference):
+                problems.append(
+                    SchemaProblem(
+                        file,
+                        where,
+                        f"$ref {reference!r} does not resolve offline",
+                        "point it at a schema of the plugin's own files (by their "
+                        "$id) or of the core's shared schemas, such as "
+                        "urn:fieldlink:definitions#/$defs/token",
+                    )
+                )
+    return problems
+
+
+def _refs(node: Any, where: str) -> Iterator[tuple[str, str]]:
+    """The JSON path and value of each ``$ref`` under ``node``."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _refs(item, f"{where}[{index}]")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield f"{where}.$ref", value
+            elif key not in _DATA_KEYWORDS:
+                yield from _refs(value, f"{where}.{key}")
+
+
+def _resolves(resolver: Any, reference: str) -> bool:
+    from referencing.exceptions import Unresolvable
+
+    try:
+        resolver.lookup(reference)
+    except Unresolvable:
+        return False
+    return True
 
 
 def _read_check_cache() -> dict[str, list[str]]:
@@ -199,18 +334,62 @@ class CredentialSchema:
         return issues
 
 
-def _build_validator(schema: Mapping[str, Any], own_dir: Path) -> Validator:
+@functools.cache
+def _dialect() -> Any:
+    from referencing.jsonschema import DRAFT202012
+
+    return DRAFT202012
+
+
+@functools.cache
+def _meta_validator() -> Validator:
     import jsonschema
-    from referencing import Registry, Resource
+
+    return jsonschema.Draft202012Validator(
+        load_json(core_schema_dir() / META_SCHEMA_FILE)
+    )
+
+
+@functools.cache
+def _core_resources() -> tuple[tuple[str, Resource], ...]:
+    # The core's schemas do not change while a process runs: read them once.
+    return tuple(_resources(core_schema_dir()))
+
+
+def _resources(directory: Path) -> Iterator[tuple[str, Resource]]:
+    from referencing import Resource
+
+    for _, document in _own_documents(directory):
+        if "$id" in document:
+            dialect = _dialect()
+            yield document["$id"], Resource.from_contents(document, dialect)
+
+
+def _own_documents(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """The JSON objects in ``directory``; files that cannot be read are left to the
+    check of the credential schema itself."""
+    for file in sorted(directory.glob("*.json")):
+        try:
+            document = load_json(file)
+        except SchemaFileError:
+            continue
+        if isinstance(document, dict):
+            yield file, document
+
+
+def _registry(own_dir: Path) -> Registry:
+    from referencing import Registry
 
     # $refs resolve offline: to the core's shared schemas and to the plugin's own files.
-    resources = []
-    for directory in (core_schema_dir(), own_dir):
-        for file in sorted(directory.glob("*.json")):
-            document = load_json(file)
-            if isinstance(document, dict) and "$id" in document:
-                resources.append((document["$id"], Resource.from_contents(document)))
+    resources = [*_core_resources(), *_resources(own_dir)]
     registry: Registry = Registry().with_resources(resources)
+    return registry
+
+
+def _build_validator(schema: Mapping[str, Any], own_dir: Path) -> Validator:
+    import jsonschema
+
+    registry = _registry(own_dir)
     validator_class = jsonschema.validators.validator_for(schema)
     # Resolving a $ref costs more than the check it leads to: resolve each one once,
     # here, rather than on every payload.

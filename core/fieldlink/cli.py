@@ -207,6 +207,70 @@ def validate(ctx: click.Context, provider: str, file: Any, as_json: bool) -> Non
         sys.exit(EXIT_INVALID_PAYLOAD)
 
 
+# Plugin authors
+
+
+@cli.command()
+@click.argument("plugins", nargs=-1, metavar="[PLUGIN]...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github prints workflow annotations on the failing files.",
+)
+def check(plugins: tuple[str, ...], output_format: str) -> None:
+    """Check provider plugins before they are published.
+
+    PLUGIN is an installed plugin's provider id or distribution name, or the path
+    of a plugin's source tree (its pyproject.toml names the entry point); every
+    installed plugin by default. Checks the entry point, the hooks, the provider
+    description, the minimum core version and the credential schema (meta-schema,
+    offline $refs, examples). Exits 0 only when every plugin passes.
+    """
+    from ._check import TargetError, check_plugins, render
+
+    try:
+        reports = check_plugins(plugins)
+    except TargetError as error:
+        raise click.BadParameter(str(error), param_hint="PLUGIN") from None
+    click.echo(render(reports, output_format))
+    if not reports or not all(report.ok for report in reports):
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command("new-provider")
+@click.argument("provider_id", metavar="ID")
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the plugin [default: ./fieldlink-ID].",
+)
+@click.option("--name", help="The provider's name as users know it [default: from ID].")
+def new_provider(provider_id: str, directory: Path | None, name: str | None) -> None:
+    """Write a working provider plugin for ID, ready to fill in.
+
+    The skeleton passes `fieldlink check` and its conformance tests as written:
+    package, credential schema, emulator, tests and a CI workflow.
+    """
+    from ._template import TemplateError, write_provider
+
+    target = directory or Path(f"fieldlink-{provider_id}")
+    try:
+        written = write_provider(provider_id, target, name=name)
+    except TemplateError as error:
+        raise click.BadParameter(str(error), param_hint="ID") from None
+    except FileExistsError as error:
+        raise click.ClickException(str(error)) from None
+    for file in written:
+        click.echo(f"wrote {file}")
+    click.echo(
+        f"next: cd '{target}' && python -m pip install -e '.[test]' && "
+        "fieldlink check . && python -m pytest"
+    )
+
+
 # App registrations
 
 

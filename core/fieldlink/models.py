@@ -30,6 +30,14 @@ def _strings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _form_fields(value: Iterable[FormField]) -> tuple[FormField, ...]:
+    return tuple(value)
+
+
+def _resources(value: Iterable[Resource]) -> tuple[Resource, ...]:
+    return tuple(value)
+
+
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return dict(value or {})
 
@@ -110,7 +118,7 @@ class Redirect:
 class Form:
     """``start_auth`` answer: ask the user for these fields, then call ``complete_auth``."""
 
-    fields: tuple[FormField, ...] = attrs.field(converter=tuple)
+    fields: tuple[FormField, ...] = attrs.field(converter=_form_fields)
 
 
 @attrs.frozen
@@ -207,7 +215,7 @@ class Resource:
 class Page:
     """``list_resources`` answer: some resources and the cursor of the next page."""
 
-    items: tuple[Resource, ...] = attrs.field(converter=tuple)
+    items: tuple[Resource, ...] = attrs.field(converter=_resources)
     next_cursor: str | None = None
 
 

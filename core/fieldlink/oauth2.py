@@ -29,6 +29,7 @@ from .errors import (
     ProviderError,
 )
 from .models import (
+    _strings,
     AuthRequest,
     AuthResult,
     AuthSession,
@@ -75,7 +76,7 @@ class OAuth2Settings:
     #: * Send an RFC 7636 S256 challenge and the verifier.
     pkce: bool = False
     #: * Scopes asked for when the host names none.
-    scopes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    scopes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     #: * Lifetime assumed when a token response gives no usable ``expires_in``.
     default_expires_in: int = 3600
     #: Extra query parameters of the authorisation URL.

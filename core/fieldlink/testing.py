@@ -13,6 +13,10 @@ Installed as a pytest plugin with the core, so any provider's tests can use:
 ``canary_sweep``
     fails the test when a ``CANARY-`` value (every emulator secret carries one)
     reaches a log record or captured output.
+
+and switch on the conformance suite in one line of a test module::
+
+    TestConformance = conformance_tests("acme")
 """
 
 from __future__ import annotations
@@ -25,7 +29,16 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 import pytest
 
+from ._conformance import ConformanceSuite, conformance_tests
 from .sandbox import CANARY, RunningEmulator, drive_consent, serve
+
+__all__ = [
+    "CALLBACK_URI",
+    "ConformanceSuite",
+    "SandboxedProvider",
+    "assert_no_canary",
+    "conformance_tests",
+]
 
 CALLBACK_URI = "http://127.0.0.1:9/callback"
 
@@ -53,16 +66,23 @@ class SandboxedProvider:
     def connect(self, user_id: str = "grower-1", *, decision: str = "allow",
                 form: dict[str, str] | None = None) -> Any:
         """Run the whole connection flow, as a browser would; return the Connection."""
-        start = self.fieldlink.start_auth(user_id, self.provider, redirect_uri=CALLBACK_URI)
-        if start.kind == "form":
-            params = {"state": start.state, **(form or self.emulator.login_fields())}
-        else:
-            callback = drive_consent(start.url, decision)
-            params = dict(parse_qsl(urlsplit(callback).query))
+        params = self.callback_params(user_id, decision=decision, form=form)
         connection = self.fieldlink.complete_auth(self.provider, params)
         if connection.next_step_url:
             drive_consent(connection.next_step_url, decision)
         return connection
+
+    def callback_params(self, user_id: str = "grower-1", *, decision: str = "allow",
+                        form: dict[str, str] | None = None) -> dict[str, str]:
+        """Start connecting ``user_id`` and answer as the user would; return what
+        ``complete_auth`` takes: the callback's parameters, or the form's fields."""
+        start = self.fieldlink.start_auth(
+            user_id, self.provider, redirect_uri=CALLBACK_URI
+        )
+        if start.kind == "form":
+            return {"state": start.state, **(form or self.emulator.login_fields())}
+        callback = drive_consent(start.url, decision)
+        return dict(parse_qsl(urlsplit(callback).query))
 
 
 @pytest.fixture
@@ -96,6 +116,7 @@ def sandbox(fieldlink: Any) -> Iterator[Any]:
         server = serve(emulator)
         running.append(server)
         fieldlink.override_endpoints(provider, emulator.endpoints(server.url))
+        fieldlink.override_settings(provider, emulator.host_settings())
         for environment in fieldlink.provider(provider).info.environments:
             fieldlink.register_app(provider, emulator.app_fields(), environment=environment)
         return SandboxedProvider(provider, emulator, server, fieldlink)
