@@ -486,6 +486,11 @@ def describe_error(error: ValidationError) -> ValidationIssue:
         "format": lambda: f"must be a valid {expected}",
         "minItems": lambda: f"must have at least {expected} items",
         "minProperties": lambda: f"must have at least {expected} properties",
+        "maxItems": lambda: f"must have at most {expected} items",
+        "minimum": lambda: f"must be at least {expected}",
+        "maximum": lambda: f"must be at most {expected}",
+        # A "not" guards a field that another one excludes (a password beside a token).
+        "not": lambda: "is not allowed here; remove it",
     }
     message = messages.get(kind)
     text = message() if message else f"fails the {kind} rule of the schema"
