@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
-from fieldlink import Credential, CredentialStatus, Fieldlink, hookimpl
+from fieldlink import (
+    AuthKind,
+    Credential,
+    CredentialStatus,
+    Fieldlink,
+    ProviderContext,
+    ProviderInfo,
+    hookimpl,
+)
 from fieldlink._crypto import Keyring
 from fieldlink._store import Store
+from fieldlink.http import HttpClient, make_session
 from fieldlink.sandbox import drive_consent
 from fieldlink.testing import CALLBACK_URI
 
 JOHN_DEERE = "john-deere"
 #: The user the ``deere`` fixture connects.
 USER = "grower-1"
+#: The provider of :func:`provider_context`, which no plugin provides.
+TEST_PROVIDER = "test-provider"
 
 
 def consent(
@@ -36,6 +48,29 @@ def consent(
     start = fieldlink.start_auth(user_id, JOHN_DEERE, redirect_uri=redirect_uri)
     callback = drive_consent(start.url, decision)
     return dict(parse_qsl(urlsplit(callback).query))
+
+
+def provider_context(settings: Mapping[str, Any] | None = None) -> ProviderContext:
+    """The context a hook of TEST_PROVIDER gets, with the host's ``settings``."""
+    info = ProviderInfo(
+        id=TEST_PROVIDER,
+        name="Test Provider",
+        version="0.1.0",
+        auth_kind=AuthKind.PASSWORD,
+        credential_schema=Path("credentials.json"),
+        resource_kinds=("fields",),
+        endpoints={"PRODUCTION": {}},
+        documentation_url="https://provider.example/docs",
+        min_core_version="0.1.0",
+    )
+    return ProviderContext(
+        provider=info,
+        environment="PRODUCTION",
+        endpoints={},
+        settings=dict(settings or {}),
+        app=None,
+        http=HttpClient(make_session(), TEST_PROVIDER),
+    )
 
 
 def shown_chain(error: BaseException) -> Iterator[BaseException]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import string
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -22,6 +23,11 @@ class ProviderContext:
     overrides applied (the sandbox replaces them all). ``settings`` are the host's
     settings for this provider (``pkce``, ``scopes``...). ``app`` is the host's app
     registration for this provider and environment, if there is one.
+
+    The ``setting_*`` accessors check what the host wrote and raise one
+    :class:`~fieldlink.errors.ConfigurationError` that names the provider, the
+    setting and what it must be; :meth:`invalid_setting` builds that error for
+    checks of a plugin's own.
     """
 
     provider: ProviderInfo
@@ -42,14 +48,114 @@ class ProviderContext:
             ) from None
 
     def setting(self, name: str, default: Any) -> Any:
+        """The host's value of ``name``, or ``default``, unchecked."""
         return self.settings.get(name, default)
+
+    def setting_int(
+        self, name: str, default: int, *, minimum: int | None = None
+    ) -> int:
+        """A whole number, ``minimum`` or more when one is given."""
+        value = self.setting(name, default)
+        # True is an int to Python, but never a page size a host meant to write.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or (minimum is not None and value < minimum)
+        ):
+            expected = "a whole number"
+            if minimum is not None:
+                expected += f" of at least {minimum}"
+            raise self.invalid_setting(name, expected)
+        return value
+
+    def setting_number(
+        self,
+        name: str,
+        default: float,
+        *,
+        above: float | None = None,
+        minimum: float | None = None,
+        unit: str = "",
+    ) -> float:
+        """An int or a float, greater than ``above`` and at least ``minimum`` when
+        they are given; ``unit`` (``"seconds"``) is said in the error."""
+        value = self.setting(name, default)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (above is not None and value <= above)
+            or (minimum is not None and value < minimum)
+        ):
+            expected = f"a number of {unit}" if unit else "a number"
+            if above is not None:
+                expected += f" above {above}"
+            if minimum is not None:
+                expected += f", {minimum} or more"
+            raise self.invalid_setting(name, expected)
+        return value
+
+    def setting_text(self, name: str, default: str, *, empty: bool = False) -> str:
+        """A string, which may be empty only if ``empty`` says so."""
+        value = self.setting(name, default)
+        if not isinstance(value, str) or (not value and not empty):
+            expected = "a string" if empty else "a non-empty string"
+            raise self.invalid_setting(name, expected)
+        return value
+
+    def setting_statuses(self, name: str, default: Collection[int]) -> frozenset[int]:
+        """A list of 4xx HTTP status codes, such as those that refuse a credential
+        for good: a 5xx is a passing failure, never a verdict on the credential."""
+        value = self.setting(name, default)
+        if not isinstance(value, list | tuple | set | frozenset) or not all(
+            isinstance(status, int) and 400 <= status < 500 for status in value
+        ):
+            raise self.invalid_setting(name, "a list of 4xx status codes")
+        return frozenset(value)
+
+    def setting_headers(
+        self, name: str, default: Mapping[str, str], *, fields: Collection[str]
+    ) -> dict[str, str]:
+        """HTTP header names mapped to templates such as ``"Bearer {accessToken}"``
+        that may name ``fields`` only (payload fields, never a password)."""
+        value = self.setting(name, default)
+        expected = f"a mapping of header names to templates of {sorted(fields)}"
+        if not isinstance(value, Mapping) or not all(
+            isinstance(header, str) and _names_only(template, fields)
+            for header, template in value.items()
+        ):
+            # Checked here, so that a typo fails on the first call, never half-way.
+            raise self.invalid_setting(name, expected)
+        return dict(value)
+
+    def invalid_setting(self, name: str, expected: str) -> ConfigurationError:
+        """The error for a setting ``name`` whose value is not ``expected``."""
+        provider = self.provider.id
+        return ConfigurationError(
+            f"the {provider} setting {name!r} must be {expected}; fix "
+            f"settings={{{provider!r}: {{{name!r}: ...}}}} or leave it out for the "
+            "default",
+            provider=provider,
+        )
 
     def app_fields(self) -> Mapping[str, Any]:
         if self.app is None:
             raise ConfigurationError(
                 f"no app registration for {self.provider.id} ({self.environment}); "
-                f"register your client id and secret first: "
-                f"`fieldlink apps add {self.provider.id} --environment {self.environment}`",
+                "register your client id and secret first: `fieldlink apps add "
+                f"{self.provider.id} --environment {self.environment}`",
                 provider=self.provider.id,
             )
         return self.app.fields
+
+
+def _names_only(template: Any, fields: Collection[str]) -> bool:
+    """Whether ``template`` is a format string whose every field is in ``fields``."""
+    if not isinstance(template, str):
+        return False
+    try:
+        named = {
+            field for _, field, _, _ in string.Formatter().parse(template) if field
+        }
+    except ValueError:  # an unmatched brace
+        return False
+    return named <= set(fields)

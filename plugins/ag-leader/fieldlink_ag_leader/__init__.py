@@ -15,8 +15,9 @@ from urllib.parse import urljoin, urlsplit
 
 from fieldlink import hookimpl
 from fieldlink.errors import ProviderError
-from fieldlink.models import AuthKind, Grant, Page, ProviderInfo, Resource
+from fieldlink.models import AuthKind, Grant, Page, ProviderInfo
 from fieldlink.oauth2 import CLIENT_SECRET_BASIC, OAuth2Provider, OAuth2Settings
+from fieldlink.paging import read_resources
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -133,15 +134,13 @@ class AgLeader(OAuth2Provider):
                 status=404,
             )
         body = api.json(response, what=f"the {kind} list")
-        if not isinstance(body, list):
-            raise ProviderError(
-                f"{PROVIDER_ID} answered the {kind} list with something other than a "
-                f"JSON array; fieldlink's reading of AgFiniti lists is a guess, see "
-                f"the provider's notes",
-                provider=PROVIDER_ID,
-                status=response.status_code,
-            )
-        items = [_resource(kind, value) for value in body]
+        items = read_resources(
+            body,
+            kind,
+            provider=PROVIDER_ID,
+            brand="AgFiniti",
+            status=response.status_code,
+        )
         return Page(items, _next_link(response, first))
 
     @hookimpl
@@ -169,16 +168,6 @@ def _next_link(response: requests.Response, first: str) -> str | None:
             provider=PROVIDER_ID,
         )
     return target
-
-
-def _resource(kind: str, value: Any) -> Resource:
-    if not isinstance(value, dict) or value.get("id") in (None, ""):
-        raise ProviderError(
-            f"{PROVIDER_ID} listed {kind} without an id; fieldlink's reading of "
-            f"AgFiniti lists is a guess, see the provider's notes",
-            provider=PROVIDER_ID,
-        )
-    return Resource(kind=kind, id=str(value["id"]), name=value.get("name"), data=value)
 
 
 plugin = AgLeader()

@@ -19,28 +19,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fieldlink import hookimpl
-from fieldlink.errors import (
-    AuthorizationDenied,
-    ConfigurationError,
-    CredentialRevoked,
-    CredentialValidationError,
-    PermissionDenied,
-    ProviderError,
-    ValidationIssue,
-)
-from fieldlink.models import (
-    AuthKind,
-    AuthResult,
-    Form,
-    FormField,
-    Grant,
-    Page,
-    ProviderInfo,
-    Resource,
-)
+from fieldlink.errors import ConfigurationError, PermissionDenied, ProviderError
+from fieldlink.forms import FormProvider
+from fieldlink.models import AuthKind, Form, FormField, Grant, Page, ProviderInfo
+from fieldlink.paging import read_resources
 
 from ._options import PROVIDER_ID, Options, endpoint
-from ._paging import total_count
 from ._session import sign_in
 
 if TYPE_CHECKING:
@@ -68,7 +52,7 @@ SIGN_IN_FORM = Form(
 )
 
 
-class Agvance:
+class Agvance(FormProvider):
     info = ProviderInfo(
         id=PROVIDER_ID,
         name="Agvance (SSI)",
@@ -116,32 +100,18 @@ class Agvance:
         ),
     )
 
-    @hookimpl
-    def describe_provider(self) -> ProviderInfo:
-        return self.info
+    form = SIGN_IN_FORM
 
     # Connecting
 
-    @hookimpl
-    def start_auth(self) -> Form:
-        return SIGN_IN_FORM
-
-    @hookimpl
-    def complete_auth(
-        self, context: ProviderContext, params: Mapping[str, str]
-    ) -> AuthResult:
+    def exchange(self, context: ProviderContext, values: Mapping[str, str]) -> Grant:
+        # Leaf's body: the host's API key, what the user typed, the environment.
         payload = {
             "apiKey": context.app_fields()["apiKey"],
-            **_sign_in_form(params),
+            **values,
             "clientEnvironment": context.environment,
         }
-        try:
-            return AuthResult(sign_in(context, Options.of(context), payload))
-        except CredentialRevoked as refused:
-            # Nothing is stored yet: to the host this is a refused connection.
-            raise AuthorizationDenied(
-                str(refused), provider=PROVIDER_ID, error=refused.error
-            ) from None
+        return sign_in(context, Options.of(context), payload)
 
     @hookimpl
     def register_credentials(self, payload: Mapping[str, Any]) -> Grant:
@@ -191,18 +161,15 @@ class Agvance:
         _check_refusal(response, kind, name)
 
         body = api.json(response, what=f"the {kind} list")
-        if not isinstance(body, list):
-            raise ProviderError(
-                f"{PROVIDER_ID} answered the {kind} list with something other than a "
-                "JSON array; fieldlink's reading of Agvance lists is a guess, see the "
-                "provider's notes",
-                provider=PROVIDER_ID,
-                status=response.status_code,
-            )
-        items = [_resource(kind, value, parent) for value in body]
-        ids = [item.id for item in items]
-        total = total_count(response.headers.get("X-Total-Count"))
-        return Page(items, paging.next_cursor(cursor, ids, total))
+        items = read_resources(
+            body,
+            kind,
+            provider=PROVIDER_ID,
+            brand="Agvance",
+            parent=parent,
+            status=response.status_code,
+        )
+        return paging.page(cursor, items, response.headers)
 
     # Sandbox
 
@@ -213,24 +180,6 @@ class Agvance:
         return AgvanceEmulator(
             size=settings.get("size", 5), seed=settings.get("seed", 0)
         )
-
-
-def _sign_in_form(params: Mapping[str, str]) -> dict[str, str]:
-    """Leaf's user fields from the submitted form; each must be filled in."""
-    body = {
-        field.name: str(params.get(field.name) or "").strip()
-        for field in SIGN_IN_FORM.fields
-    }
-    # A password may begin or end with spaces: take it as typed.
-    body["password"] = str(params.get("password") or "")
-    issues = [
-        ValidationIssue(f"$.{name}", "is a required property", "required")
-        for name, value in body.items()
-        if not value
-    ]
-    if issues:
-        raise CredentialValidationError(PROVIDER_ID, issues)
-    return body
 
 
 def _list_url(
@@ -285,22 +234,6 @@ def _check_refusal(response: requests.Response, kind: str, name: str) -> None:
             provider=PROVIDER_ID,
             status=status,
         )
-
-
-def _resource(kind: str, value: Any, parent: str | None) -> Resource:
-    if not isinstance(value, dict) or value.get("id") in (None, ""):
-        raise ProviderError(
-            f"{PROVIDER_ID} listed {kind} without an id; fieldlink's reading of "
-            "Agvance lists is a guess, see the provider's notes",
-            provider=PROVIDER_ID,
-        )
-    return Resource(
-        kind=kind,
-        id=str(value["id"]),
-        name=value.get("name"),
-        parent_id=parent,
-        data=value,
-    )
 
 
 plugin = Agvance()

@@ -10,7 +10,6 @@ safe; the README says why.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from fieldlink.errors import ConfigurationError
-
-from ._paging import PAGE_SIZE, Paging
+from fieldlink.paging import NumberedPages
 
 if TYPE_CHECKING:
     from fieldlink import ProviderContext
@@ -52,33 +50,22 @@ class Options:
     session_lifetime: timedelta
     api_headers: Mapping[str, str]
     revoking_statuses: frozenset[int]
-    paging: Paging
+    paging: NumberedPages
 
     @classmethod
     def of(cls, context: ProviderContext) -> Options:
-        seconds: Any = context.setting("session_lifetime", SESSION_LIFETIME)
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, int | float)
-            or seconds <= 0
-        ):
-            raise invalid_setting("session_lifetime", "a number of seconds above 0")
-        statuses: Any = context.setting("revoking_statuses", REVOKING_STATUSES)
-        if not isinstance(statuses, list | tuple | set | frozenset) or not all(
-            isinstance(status, int) and 400 <= status < 500 for status in statuses
-        ):
-            raise invalid_setting("revoking_statuses", "a list of 4xx status codes")
+        seconds = context.setting_number(
+            "session_lifetime", SESSION_LIFETIME, above=0, unit="seconds"
+        )
         return cls(
             session_lifetime=timedelta(seconds=seconds),
-            api_headers=_headers(context.setting("api_headers", API_HEADERS)),
-            revoking_statuses=frozenset(statuses),
-            paging=Paging(
-                PROVIDER_ID,
-                page_param=_text(context, "page_param", "page"),
-                size_param=_text(context, "size_param", "size"),
-                first_page=_whole(context, "first_page", 0, minimum=0),
-                page_size=_whole(context, "page_size", PAGE_SIZE, minimum=1),
+            revoking_statuses=context.setting_statuses(
+                "revoking_statuses", REVOKING_STATUSES
             ),
+            api_headers=context.setting_headers(
+                "api_headers", API_HEADERS, fields=_TEMPLATE_FIELDS
+            ),
+            paging=NumberedPages.from_settings(context),
         )
 
     def headers(self, payload: Mapping[str, Any], session_id: str) -> dict[str, str]:
@@ -102,46 +89,5 @@ def endpoint(context: ProviderContext, name: str) -> str:
         f"URLs are not public, ask SSI for them and set them with "
         f"endpoints={{{PROVIDER_ID!r}: {{{wanted}}}}}, or per environment with "
         f"endpoints={{{PROVIDER_ID!r}: {{'STAGE': {{...}}, 'PRODUCTION': {{...}}}}}}",
-        provider=PROVIDER_ID,
-    )
-
-
-def _headers(value: Any) -> Mapping[str, str]:
-    expected = f"a mapping of header names to templates of {sorted(_TEMPLATE_FIELDS)}"
-    if not isinstance(value, Mapping):
-        raise invalid_setting("api_headers", expected)
-    for name, template in value.items():
-        if not isinstance(name, str) or not isinstance(template, str):
-            raise invalid_setting("api_headers", expected)
-        # Checked here, so that a typo fails on the first call, never half-way.
-        try:
-            parsed = string.Formatter().parse(template)
-            named = {field for _, field, _, _ in parsed if field}
-        except ValueError:
-            raise invalid_setting("api_headers", expected) from None
-        if not named <= _TEMPLATE_FIELDS:
-            raise invalid_setting("api_headers", expected)
-    return dict(value)
-
-
-def _whole(context: ProviderContext, name: str, default: int, *, minimum: int) -> int:
-    value: Any = context.setting(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise invalid_setting(name, f"a whole number of at least {minimum}")
-    return value
-
-
-def _text(context: ProviderContext, name: str, default: str) -> str:
-    value: Any = context.setting(name, default)
-    if not isinstance(value, str) or not value:
-        raise invalid_setting(name, "a non-empty string")
-    return value
-
-
-def invalid_setting(name: str, expected: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"the {PROVIDER_ID} setting {name!r} must be {expected}; fix "
-        f"settings={{{PROVIDER_ID!r}: {{{name!r}: ...}}}} or leave it out for the "
-        "default",
         provider=PROVIDER_ID,
     )

@@ -20,6 +20,7 @@ import attrs
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from fieldlink.paging import serve_page
 from fieldlink.sandbox import DEFAULT_ACCOUNT, BaseEmulator, canary, json_response
 
 from ._options import PROVIDER_ID
@@ -170,14 +171,10 @@ class AgvanceEmulator(BaseEmulator):
         if not self._authorised(request):
             return _error(401, "invalid or expired session")
         try:
-            page = int(request.args.get("page", "0"))
-            size = int(request.args.get("size", "20"))
-        except ValueError:
-            return _error(400, "page and size must be numbers")
-        if page < 0 or not 1 <= size <= MAX_PAGE_SIZE:
-            return _error(400, f"page must be 0 or more and size 1 to {MAX_PAGE_SIZE}")
-        chunk = values[page * size : (page + 1) * size]
-        return json_response(chunk, headers={"X-Total-Count": str(len(values))})
+            chunk, headers = serve_page(request.args, values, max_size=MAX_PAGE_SIZE)
+        except ValueError as error:
+            return _error(400, str(error))
+        return json_response(chunk, headers=headers)
 
     def _authorised(self, request: Request) -> bool:
         if request.headers.get("apiKey") != self.api_key:

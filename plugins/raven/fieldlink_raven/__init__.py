@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 from fieldlink import hookimpl
 from fieldlink.errors import ConfigurationError, ProviderError
-from fieldlink.models import AuthKind, Grant, Page, ProviderInfo, Resource
+from fieldlink.models import AuthKind, Grant, Page, ProviderInfo
 from fieldlink.oauth2 import CLIENT_SECRET_BASIC, OAuth2Provider, OAuth2Settings
+from fieldlink.paging import read_resources
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -143,7 +144,9 @@ class Raven(OAuth2Provider):
             )
         body = api.json(response, what=f"the {kind} list")
         items, more = _read_index(body, kind, page)
-        resources = [_resource(kind, value, parent) for value in items]
+        resources = read_resources(
+            items, kind, provider=PROVIDER_ID, brand="Raven", parent=parent
+        )
         return Page(resources, str(page + 1) if more else None)
 
     @hookimpl
@@ -195,22 +198,6 @@ def _read_index(body: Any, kind: str, page: int) -> tuple[list[Any], bool]:
             provider=PROVIDER_ID,
         )
     return items, more
-
-
-def _resource(kind: str, value: Any, parent: str | None) -> Resource:
-    if not isinstance(value, dict) or value.get("id") in (None, ""):
-        raise ProviderError(
-            f"{PROVIDER_ID} listed {kind} without an id; fieldlink's reading of Raven "
-            f"lists is a guess, see the provider's notes",
-            provider=PROVIDER_ID,
-        )
-    return Resource(
-        kind=kind,
-        id=str(value["id"]),
-        name=value.get("name"),
-        parent_id=parent,
-        data=value,
-    )
 
 
 plugin = Raven()

@@ -15,17 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldlink import hookimpl
-from fieldlink.errors import (
-    AuthorizationDenied,
-    ConfigurationError,
-    CredentialRevoked,
-    CredentialValidationError,
-    ProviderError,
-    ValidationIssue,
-)
+from fieldlink.errors import ConfigurationError, CredentialRevoked, ProviderError
+from fieldlink.forms import FormProvider
 from fieldlink.models import (
     AuthKind,
-    AuthResult,
     Form,
     FormField,
     Grant,
@@ -65,7 +58,7 @@ SIGN_IN_FORM = Form(
 )
 
 
-class Sentera:
+class Sentera(FormProvider):
     info = ProviderInfo(
         id=PROVIDER_ID,
         name="Sentera FieldAgent",
@@ -107,35 +100,16 @@ class Sentera:
         ),
     )
 
-    @hookimpl
-    def describe_provider(self) -> ProviderInfo:
-        return self.info
+    form = SIGN_IN_FORM
 
     # Connecting
-
-    @hookimpl
-    def start_auth(self) -> Form:
-        return SIGN_IN_FORM
-
-    @hookimpl
-    def complete_auth(
-        self, context: ProviderContext, params: Mapping[str, str]
-    ) -> AuthResult:
-        body = _form_body(params)
-        try:
-            return AuthResult(self._sign_in(context, body))
-        except CredentialRevoked as refused:
-            # Nothing is stored yet: to the host this is a refused connection.
-            raise AuthorizationDenied(
-                str(refused), provider=PROVIDER_ID, error=refused.error
-            ) from None
 
     @hookimpl
     def register_credentials(
         self, context: ProviderContext, payload: Mapping[str, Any]
     ) -> Grant:
         if "password" in payload:
-            return self._sign_in(context, payload)
+            return self.exchange(context, payload)
 
         # A payload fieldlink stored (complete_auth's, or one a host registers again):
         # its token must still open its organisation.
@@ -144,16 +118,16 @@ class Sentera:
         organization_with_id(context, options, token, payload["organizationId"])
         return Grant(payload, token)
 
-    def _sign_in(self, context: ProviderContext, body: Mapping[str, Any]) -> Grant:
+    def exchange(self, context: ProviderContext, values: Mapping[str, Any]) -> Grant:
         """Sign in with Leaf's body; the grant keeps the token, never the password."""
         options = Options.of(context)
-        token = sign_in(context, body["username"], body["password"])
+        token = sign_in(context, values["username"], values["password"])
         organization = organization_named(
-            context, options, token, body["organizationName"]
+            context, options, token, values["organizationName"]
         )
         payload = {
-            "username": body["username"],
-            "organizationName": body["organizationName"],
+            "username": values["username"],
+            "organizationName": values["organizationName"],
             "organizationId": str(organization["sentera_id"]),
             "authToken": token,
         }
@@ -238,24 +212,6 @@ class Sentera:
         return SenteraEmulator(
             size=settings.get("size", 5), seed=settings.get("seed", 0)
         )
-
-
-def _form_body(params: Mapping[str, str]) -> dict[str, str]:
-    """Leaf's body from the submitted form; every field must be filled in."""
-    body = {
-        field.name: str(params.get(field.name) or "").strip()
-        for field in SIGN_IN_FORM.fields
-    }
-    # A password may begin or end with spaces: take it as typed.
-    body["password"] = str(params.get("password") or "")
-    issues = [
-        ValidationIssue(f"$.{name}", "is a required property", "required")
-        for name, value in body.items()
-        if not value
-    ]
-    if issues:
-        raise CredentialValidationError(PROVIDER_ID, issues)
-    return body
 
 
 def _page_number(cursor: str) -> int:

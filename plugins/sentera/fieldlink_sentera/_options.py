@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
-
-from fieldlink.errors import ConfigurationError
 
 from ._queries import FIELDS_QUERY, ORGANIZATIONS_QUERY
 
@@ -49,25 +47,27 @@ class Options:
 
     @classmethod
     def of(cls, context: ProviderContext) -> Options:
-        days: Any = context.setting("token_lifetime_days", TOKEN_LIFETIME_DAYS)
-        if isinstance(days, bool) or not isinstance(days, int | float) or days < 0:
-            raise _invalid("token_lifetime_days", "a number of days, 0 or more")
-        pattern = _text(context, "revoking_errors", REVOKING_ERRORS)
+        days = context.setting_number(
+            "token_lifetime_days", TOKEN_LIFETIME_DAYS, minimum=0, unit="days"
+        )
+        pattern = context.setting_text("revoking_errors", REVOKING_ERRORS, empty=True)
         try:
             revoking = re.compile(pattern, re.IGNORECASE)
         except re.error as exc:
-            raise _invalid("revoking_errors", f"a regular expression ({exc})") from None
+            raise context.invalid_setting(
+                "revoking_errors", f"a regular expression ({exc})"
+            ) from None
         return cls(
             token_lifetime=timedelta(days=days),
-            authorization_scheme=_text(
-                context, "authorization_scheme", AUTHORIZATION_SCHEME
+            authorization_scheme=context.setting_text(
+                "authorization_scheme", AUTHORIZATION_SCHEME, empty=True
             ),
-            page_size=_whole(context, "page_size", PAGE_SIZE, minimum=1),
-            first_page=_whole(context, "first_page", FIRST_PAGE, minimum=0),
-            organizations_query=_text(
-                context, "organizations_query", ORGANIZATIONS_QUERY
+            page_size=context.setting_int("page_size", PAGE_SIZE, minimum=1),
+            first_page=context.setting_int("first_page", FIRST_PAGE, minimum=0),
+            organizations_query=context.setting_text(
+                "organizations_query", ORGANIZATIONS_QUERY, empty=True
             ),
-            fields_query=_text(context, "fields_query", FIELDS_QUERY),
+            fields_query=context.setting_text("fields_query", FIELDS_QUERY, empty=True),
             revoking_errors=revoking,
         )
 
@@ -78,26 +78,3 @@ class Options:
             if self.authorization_scheme
             else token
         )
-
-
-def _whole(context: ProviderContext, name: str, default: int, *, minimum: int) -> int:
-    value: Any = context.setting(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _invalid(name, f"a whole number of at least {minimum}")
-    return value
-
-
-def _text(context: ProviderContext, name: str, default: str) -> str:
-    value: Any = context.setting(name, default)
-    if not isinstance(value, str):
-        raise _invalid(name, "a string")
-    return value
-
-
-def _invalid(name: str, expected: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"the {PROVIDER_ID} setting {name!r} must be {expected}; fix "
-        f"settings={{{PROVIDER_ID!r}: {{{name!r}: ...}}}} or leave it out for the "
-        "default",
-        provider=PROVIDER_ID,
-    )

@@ -18,27 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldlink import hookimpl
-from fieldlink.errors import (
-    AuthorizationDenied,
-    CredentialRevoked,
-    CredentialValidationError,
-    PermissionDenied,
-    ProviderError,
-    ValidationIssue,
-)
-from fieldlink.models import (
-    AuthKind,
-    AuthResult,
-    Form,
-    FormField,
-    Grant,
-    Page,
-    ProviderInfo,
-    Resource,
-)
+from fieldlink.errors import PermissionDenied, ProviderError
+from fieldlink.forms import FormProvider
+from fieldlink.models import AuthKind, Form, FormField, Grant, Page, ProviderInfo
+from fieldlink.paging import read_resources
 
 from ._options import PROVIDER_ID, Options
-from ._paging import total_count
 from ._tokens import issue_tokens, log_in, renew_tokens
 
 if TYPE_CHECKING:
@@ -70,7 +55,7 @@ LOGIN_FORM = Form(
 )
 
 
-class Stara:
+class Stara(FormProvider):
     info = ProviderInfo(
         id=PROVIDER_ID,
         name="Stara Telemetria",
@@ -117,31 +102,15 @@ class Stara:
         ),
     )
 
-    @hookimpl
-    def describe_provider(self) -> ProviderInfo:
-        return self.info
+    form = LOGIN_FORM
 
     # Connecting
 
-    @hookimpl
-    def start_auth(self) -> Form:
-        return LOGIN_FORM
-
-    @hookimpl
-    def complete_auth(
-        self, context: ProviderContext, params: Mapping[str, str]
-    ) -> AuthResult:
-        login, password = _login_form(params)
+    def exchange(self, context: ProviderContext, values: Mapping[str, str]) -> Grant:
         options = Options.of(context)
-        try:
-            api_key = log_in(context, options, login, password)
-            tokens = issue_tokens(context, options, api_key)
-        except CredentialRevoked as refused:
-            # Nothing is stored yet: to the host this is a refused connection.
-            raise AuthorizationDenied(
-                str(refused), provider=PROVIDER_ID, error=refused.error
-            ) from None
-        return AuthResult(_grant({"apiKey": api_key, **tokens}, options))
+        api_key = log_in(context, options, values["login"], values["password"])
+        tokens = issue_tokens(context, options, api_key)
+        return _grant({"apiKey": api_key, **tokens}, options)
 
     @hookimpl
     def register_credentials(self, payload: Mapping[str, Any]) -> Grant:
@@ -195,19 +164,10 @@ class Stara:
         _check_refusal(response, kind, endpoint)
 
         body = api.json(response, what=f"the {kind} list")
-        if not isinstance(body, list):
-            raise ProviderError(
-                f"{PROVIDER_ID} answered the {kind} list with something other than a "
-                "JSON array; fieldlink's reading of Stara lists is a guess, see the "
-                "provider's notes",
-                provider=PROVIDER_ID,
-                status=response.status_code,
-            )
-        items = [_resource(kind, value) for value in body]
-        total = total_count(response.headers.get("X-Total-Count"))
-        return Page(
-            items, paging.next_cursor(cursor, [item.id for item in items], total)
+        items = read_resources(
+            body, kind, provider=PROVIDER_ID, brand="Stara", status=response.status_code
         )
+        return paging.page(cursor, items, response.headers)
 
     # Sandbox
 
@@ -216,21 +176,6 @@ class Stara:
         from .emulator import StaraEmulator
 
         return StaraEmulator(size=settings.get("size", 5), seed=settings.get("seed", 0))
-
-
-def _login_form(params: Mapping[str, str]) -> tuple[str, str]:
-    """The login and password of the submitted form; both must be filled in."""
-    login = str(params.get("login") or "").strip()
-    # A password may begin or end with spaces: take it as typed.
-    password = str(params.get("password") or "")
-    issues = [
-        ValidationIssue(f"$.{name}", "is a required property", "required")
-        for name, value in (("login", login), ("password", password))
-        if not value
-    ]
-    if issues:
-        raise CredentialValidationError(PROVIDER_ID, issues)
-    return login, password
 
 
 def _grant(payload: Mapping[str, Any], options: Options) -> Grant:
@@ -268,16 +213,6 @@ def _check_refusal(response: requests.Response, kind: str, endpoint: str) -> Non
             provider=PROVIDER_ID,
             status=status,
         )
-
-
-def _resource(kind: str, value: Any) -> Resource:
-    if not isinstance(value, dict) or value.get("id") in (None, ""):
-        raise ProviderError(
-            f"{PROVIDER_ID} listed {kind} without an id; fieldlink's reading of Stara "
-            "lists is a guess, see the provider's notes",
-            provider=PROVIDER_ID,
-        )
-    return Resource(kind=kind, id=str(value["id"]), name=value.get("name"), data=value)
 
 
 plugin = Stara()

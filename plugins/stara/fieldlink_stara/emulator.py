@@ -21,6 +21,7 @@ import attrs
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from fieldlink.paging import serve_page
 from fieldlink.sandbox import DEFAULT_ACCOUNT, BaseEmulator, canary, json_response
 
 from ._options import PROVIDER_ID
@@ -180,14 +181,10 @@ class StaraEmulator(BaseEmulator):
         if self._account(request) is None:
             return _error(401, "invalid or expired token")
         try:
-            page = int(request.args.get("page", "0"))
-            size = int(request.args.get("size", "20"))
-        except ValueError:
-            return _error(400, "page and size must be numbers")
-        if page < 0 or not 1 <= size <= MAX_PAGE_SIZE:
-            return _error(400, f"page must be 0 or more and size 1 to {MAX_PAGE_SIZE}")
-        chunk = self.data[page * size : (page + 1) * size]
-        return json_response(chunk, headers={"X-Total-Count": str(len(self.data))})
+            chunk, headers = serve_page(request.args, self.data, max_size=MAX_PAGE_SIZE)
+        except ValueError as error:
+            return _error(400, str(error))
+        return json_response(chunk, headers=headers)
 
     def _account(self, request: Request) -> str | None:
         """The account both tokens of a request belong to, if they are live."""

@@ -4,8 +4,8 @@ import pytest
 
 from fieldlink.errors import ProviderError
 from fieldlink.http import make_session
+from fieldlink.paging import NumberedPages
 from fieldlink_stara import PROVIDER_ID
-from fieldlink_stara._paging import Paging
 from fieldlink_stara.emulator import StaraEmulator
 
 
@@ -77,7 +77,7 @@ def test_seeded_fields_are_reproducible():
 
 
 def test_a_page_that_repeats_the_one_before_raises():
-    paging = Paging(PROVIDER_ID, page_size=2)
+    paging = NumberedPages(PROVIDER_ID, page_size=2)
     cursor = paging.next_cursor(None, ["a", "b"], None)
 
     with pytest.raises(ProviderError, match="page_param"):
@@ -95,4 +95,7 @@ def test_a_page_that_repeats_the_one_before_raises():
     ],
 )
 def test_when_a_listing_ends(ids, total, expected):
-    assert Paging(PROVIDER_ID, page_size=2).next_cursor(None, ids, total) == expected
+    assert (
+        NumberedPages(PROVIDER_ID, page_size=2).next_cursor(None, ids, total)
+        == expected
+    )
