@@ -28,6 +28,7 @@ _LAZY = {
     "Fieldlink": "fieldlink._client",
     "FieldlinkError": "fieldlink.errors",
     "Form": "fieldlink.models",
+    "FormProvider": "fieldlink.forms",
     "FormField": "fieldlink.models",
     "Grant": "fieldlink.models",
     "OAuth2Provider": "fieldlink.oauth2",
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from ._client import AuthStart, Fieldlink
     from ._context import ProviderContext
     from .errors import FieldlinkError
+    from .forms import FormProvider
     from .models import (
         AppRegistration,
         AuthKind,
