@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -69,6 +71,27 @@ def test_due_credentials_are_refreshed_once(sandbox, fieldlink):
         assert fieldlink.credential(user, "john-deere").access_token != before[user]
     for user in later:
         assert fieldlink.credential(user, "john-deere").access_token == before[user]
+
+
+def test_tokens_shorter_than_the_window_are_refreshed_once_a_pass(
+    database, sandbox_for, fieldlink_home
+):
+    """A token that expires within the look-ahead is due again as soon as it is
+    refreshed; the pass must still end, having refreshed each credential once."""
+    fieldlink = database.fieldlink(os.environ["FIELDLINK_SECRET_KEY"])
+    deere = sandbox_for(fieldlink)
+    users = _connect_many(deere, 3)
+    deere.emulator.access_lifetime = 600
+    _set_expiry(fieldlink, users, datetime.now(UTC))
+    requests_before = deere.emulator.refresh_requests
+
+    # Bounded, so that a pass that never ends fails the test instead of hanging it.
+    passing = fieldlink.refresh_due(within=timedelta(minutes=15))
+    reports = list(itertools.islice(passing, 3 * len(users)))
+
+    assert sorted(report.credential.user_id for report in reports) == sorted(users)
+    assert all(report.error is None for report in reports)
+    assert deere.emulator.refresh_requests - requests_before == len(users)
 
 
 def test_refresh_tokens_that_die_unused_are_renewed(sandbox, fieldlink):

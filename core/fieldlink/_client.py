@@ -778,6 +778,12 @@ class Fieldlink:
                 context=context,
                 credential=current,
             )
+            if grant is None:
+                raise PluginError(
+                    f"the {current.provider} plugin cannot refresh credentials: it "
+                    "implements no refresh_credentials hook",
+                    provider=current.provider,
+                )
             self._check_plugin_payload(current.provider, grant.payload)
         except CredentialRevoked as exc:
             failure = exc
@@ -832,13 +838,18 @@ class Fieldlink:
         Several workers, threads or machines, may run this at once: each claims
         credentials the others do not hold (``FOR UPDATE SKIP LOCKED`` on
         PostgreSQL). A passing failure keeps the worker away from that credential for
-        ``RETRY_DELAY``. Ends when nothing is due or ``stop`` is set.
+        ``RETRY_DELAY``. Each credential is refreshed at most once a call, even when
+        its new token expires within ``within`` again. Ends when nothing is due or
+        ``stop`` is set.
         """
         tokened = {
             pid: loaded.info
             for pid, loaded in self.registry.providers.items()
             if loaded.info.issues_access_tokens
         }
+        # Tokens shorter-lived than the window are due again as soon as refreshed:
+        # without this bound the worker would refresh them over and over, never ending.
+        began = datetime.now(UTC)
         while stop is None or not stop.is_set():
             moment = datetime.now(UTC)
             idle_limits = {
@@ -850,6 +861,7 @@ class Fieldlink:
                 expiring_before=moment + max(within, self.refresh_margin),
                 providers=tokened,
                 idle_limits=idle_limits,
+                refreshed_before=began,
             ) as locked:
                 if locked is None:
                     return

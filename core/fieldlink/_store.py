@@ -447,13 +447,15 @@ class Store:
         expiring_before: datetime,
         providers: Collection[str],
         idle_limits: Mapping[str, datetime],
+        refreshed_before: datetime | None = None,
     ) -> Iterator[LockedCredential | None]:
         """Lock one credential that needs a refresh, skipping those others hold.
 
         Due: active, of a provider in ``providers``, not waiting out a failure, and
         either without an access token, expiring before ``expiring_before``, or last
         refreshed before its provider's ``idle_limits`` entry (refresh tokens that
-        die unused). Yields None when nothing is due.
+        die unused). With ``refreshed_before``, a credential refreshed since then is
+        left alone. Yields None when nothing is due.
         """
         c = t.credentials.c
         moment = now()
@@ -461,14 +463,19 @@ class Store:
         for provider, limit in idle_limits.items():
             last = sa.func.coalesce(c.refreshed_at, c.created_at)
             due.append(sa.and_(c.provider == provider, last <= limit))
+        conditions = [
+            c.status == CredentialStatus.ACTIVE.value,
+            c.provider.in_(list(providers)),
+            sa.or_(c.retry_after.is_(None), c.retry_after <= moment),
+            sa.or_(*due),
+        ]
+        if refreshed_before is not None:
+            conditions.append(
+                sa.or_(c.refreshed_at.is_(None), c.refreshed_at < refreshed_before)
+            )
         query = (
             sa.select(c.id)
-            .where(
-                c.status == CredentialStatus.ACTIVE.value,
-                c.provider.in_(list(providers)),
-                sa.or_(c.retry_after.is_(None), c.retry_after <= moment),
-                sa.or_(*due),
-            )
+            .where(*conditions)
             .order_by(c.expires_at)
             .limit(1)
         )
