@@ -31,10 +31,6 @@ def mounted(fieldlink, monkeypatch):
         monkeypatch.setenv("FIELDLINK_SANDBOX_URL", running.url)
         monkeypatch.setenv("FIELDLINK_DATABASE_URL", fieldlink.store.url)
         with Fieldlink(fieldlink.store.url, sandbox_url=running.url) as host:
-            for environment in ("STAGE", "PRODUCTION"):
-                host.register_app(
-                    "john-deere", emulator.app_fields(), environment=environment
-                )
             yield emulator, running, host
 
 
@@ -260,3 +256,31 @@ def test_a_broken_settings_file_is_named(fieldlink_home, tmp_path, monkeypatch):
 
     assert result.exit_code == 1
     assert "fieldlink.toml is not valid TOML" in result.output
+
+
+def test_the_sandbox_answers_a_form_flow_and_leaves_real_apps_alone(
+    fieldlink, monkeypatch
+):
+    """Against `fieldlink sandbox`, no app registration is needed and a form flow is
+    answered with the sandbox grower's login: nothing to type, nothing printed."""
+    fieldlink.register_app(
+        "john-deere",
+        {"clientKey": "my-real-app", "clientSecret": "real-secret"},
+        environment="STAGE",
+    )
+    emulators = {
+        provider: fieldlink.registry.call(provider, "sandbox_emulator", settings={})
+        for provider in ("stara", "john-deere")
+    }
+    with serve(mount(emulators)) as running:
+        monkeypatch.setenv("FIELDLINK_SANDBOX_URL", running.url)
+        monkeypatch.setenv("FIELDLINK_DATABASE_URL", fieldlink.store.url)
+
+        connected = run("connect", "stara", "--user", USER, "--no-browser")
+        listed = run("resources", "stara", "--user", USER, "--kind", "fields")
+
+    assert connected.exit_code == 0, connected.output
+    assert "sandbox grower's login" in connected.stderr
+    assert listed.exit_code == 0 and "fields: 5" in listed.stderr
+    real = fieldlink.store.get_app("john-deere", "STAGE")
+    assert real.fields["clientKey"] == "my-real-app"

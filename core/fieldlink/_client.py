@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -52,6 +52,9 @@ from .models import (
     Resource,
     _redacted_url,
 )
+
+if TYPE_CHECKING:
+    from .sandbox import SandboxClient
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +240,12 @@ class Fieldlink:
         self._endpoint_overrides = {k: dict(v) for k, v in (endpoints or {}).items()}
         self._settings = {k: dict(v) for k, v in (settings or {}).items()}
         self._sandbox_url = sandbox_url or os.environ.get(SANDBOX_URL_ENV) or None
+        self._sandbox: SandboxClient | None = None
+        if self._sandbox_url:
+            # Emulators, and Werkzeug with them, only load for sandbox use.
+            from .sandbox import SandboxClient
+
+            self._sandbox = SandboxClient(self._sandbox_url)
         self.refresh_margin = refresh_margin
         self.cache_seconds = cache_seconds
         self.event_retention = event_retention
@@ -398,6 +407,30 @@ class Fieldlink:
         # What the emulator needs (an application name...) yields to the host's own.
         return {**self._sandbox_settings[provider], **settings}
 
+    def _app(
+        self, provider: str, environment: str, connection: Any
+    ) -> AppRegistration | None:
+        # Against the sandbox, its emulators' own registration: the host's real one
+        # would not open them, and need not be touched.
+        if self._sandbox is not None:
+            return AppRegistration(provider, environment, self._sandbox.app_fields(provider))
+        return self.store.get_app(provider, environment, connection=connection)
+
+    @property
+    def in_sandbox(self) -> bool:
+        """Whether provider calls go to a running ``fieldlink sandbox``."""
+        return self._sandbox is not None
+
+    def sandbox_login(self, provider: str) -> dict[str, str]:
+        """What the sandbox grower types into ``provider``'s form, when fieldlink
+        talks to a running ``fieldlink sandbox``."""
+        if self._sandbox is None:
+            raise ConfigurationError(
+                "no sandbox is set: start `fieldlink sandbox` and set "
+                f"{SANDBOX_URL_ENV} to the URL it prints"
+            )
+        return self._sandbox.login_fields(provider)
+
     def _http(self) -> Any:
         session = getattr(self._local, "session", None)
         if session is None:
@@ -425,7 +458,7 @@ class Fieldlink:
             environment=environment,
             endpoints=self._endpoints(loaded, environment),
             settings=self._provider_settings(provider),
-            app=self.store.get_app(provider, environment, connection=connection),
+            app=self._app(provider, environment, connection),
             http=http,
         )
 

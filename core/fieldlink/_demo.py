@@ -53,7 +53,6 @@ def _run_provider(fieldlink: Fieldlink, provider: str, emulator: Any) -> dict[st
     began = time.perf_counter()
     try:
         info = fieldlink.provider(provider).info
-        fieldlink.register_app(provider, emulator.app_fields(), environment=info.environments[0])
 
         start = fieldlink.start_auth(DEMO_USER, provider, redirect_uri=CALLBACK_URI)
         if start.form is not None:

@@ -356,7 +356,10 @@ def connect(ctx: click.Context, provider: str, user_id: str, environment: str | 
     fieldlink = _fieldlink(ctx)
     with CallbackListener(port) as listener:
         start = fieldlink.start_auth(user_id, provider, redirect_uri=listener.redirect_uri, environment=environment)
-        if start.form is not None:
+        if start.form is not None and fieldlink.in_sandbox:
+            click.echo("Answering the form with the sandbox grower's login.", err=True)
+            params = {"state": start.state, **fieldlink.sandbox_login(provider)}
+        elif start.form is not None:
             params = {"state": start.state}
             for field in start.form.fields:
                 params[field.name] = click.prompt(field.label, hide_input=field.secret)
@@ -589,20 +592,20 @@ def keys_rotate(ctx: click.Context) -> None:
 @cli.command()
 @click.option("--port", default=8700, show_default=True, help="Port on 127.0.0.1.")
 @click.option("--size", default=25, show_default=True, help="Resources seeded per list.")
-@click.option("--register-apps", is_flag=True, help="Register the emulators' apps in your store, replacing your own registrations.")
 @click.pass_context
 @handle_errors
-def sandbox(ctx: click.Context, port: int, size: int, register_apps: bool) -> None:
-    """Serve an emulator of every installed provider on 127.0.0.1."""
+def sandbox(ctx: click.Context, port: int, size: int) -> None:
+    """Serve an emulator of every installed provider on 127.0.0.1.
+
+    With FIELDLINK_SANDBOX_URL set to the URL it prints, fieldlink sends every
+    provider call there and takes each emulator's app registration from it: your own
+    registrations and credentials stay as they are.
+    """
     from .sandbox import build_emulators, mount, serve
 
     fieldlink = _fieldlink(ctx)
     emulators = build_emulators(fieldlink.registry, {"size": size})
     running = serve(mount(emulators), port=port)
-    if register_apps:
-        for provider, emulator in emulators.items():
-            for environment in fieldlink.provider(provider).info.environments:
-                fieldlink.register_app(provider, emulator.app_fields(), environment=environment)
     click.echo(f"serving {len(emulators)} emulators at {running.url}/<provider id>")
     click.echo(f"point fieldlink at them with: export FIELDLINK_SANDBOX_URL={running.url}")
     try:

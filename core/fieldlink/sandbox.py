@@ -105,6 +105,8 @@ class BaseEmulator:
         self.url_map = Map(
             [
                 Rule("/_sandbox/revoke", endpoint="revoke_control", methods=["POST"]),
+                Rule("/_sandbox/app", endpoint="app_control", methods=["GET"]),
+                Rule("/_sandbox/login", endpoint="login_control", methods=["GET"]),
                 *self.base_routes(),
                 *self.routes(),
             ]
@@ -148,6 +150,15 @@ class BaseEmulator:
         """The grower withdraws consent: every credential of ``account`` stops working."""
         with self.lock:
             self.revoked_accounts.add(account)
+
+    # The sandbox tells a host what it needs: an app registration, and what the
+    # grower types into a form. Only ever served on loopback.
+
+    def app_control(self, request: Request) -> Response:
+        return json_response(self.app_fields(), headers={"Cache-Control": "no-store"})
+
+    def login_control(self, request: Request) -> Response:
+        return json_response(self.login_fields(), headers={"Cache-Control": "no-store"})
 
     def revoke_control(self, request: Request) -> Response:
         self.revoke(request.args.get("account", DEFAULT_ACCOUNT))
@@ -524,6 +535,42 @@ def sandbox_endpoints(registry: PluginRegistry, provider_id: str, base_url: str)
     if emulator is None:
         return {}
     return emulator.endpoints(f"{base_url.rstrip('/')}/{provider_id}")
+
+
+class SandboxClient:
+    """Asks a running ``fieldlink sandbox`` what each emulator expects of a host:
+    its app registration, and the sandbox grower's login for form flows."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"the sandbox URL {url!r} must be like http://127.0.0.1:8700, as "
+                "`fieldlink sandbox` prints it"
+            )
+        self.url = url.rstrip("/")
+        self._answers: dict[str, dict[str, str]] = {}
+
+    def __repr__(self) -> str:
+        return f"SandboxClient({self.url!r})"
+
+    def app_fields(self, provider_id: str) -> dict[str, str]:
+        return self._get(provider_id, "app")
+
+    def login_fields(self, provider_id: str) -> dict[str, str]:
+        return self._get(provider_id, "login")
+
+    def _get(self, provider_id: str, what: str) -> dict[str, str]:
+        key = f"{provider_id}/{what}"
+        if key not in self._answers:
+            from .http import HttpClient, make_session
+
+            http = HttpClient(make_session(retries=0), provider_id)
+            response = http.get(f"{self.url}/{provider_id}/_sandbox/{what}")
+            self._answers[key] = http.json(response, what=f"the sandbox's {what} fields")
+        return dict(self._answers[key])
 
 
 def sandbox_settings(registry: PluginRegistry, provider_id: str) -> dict[str, Any]:
