@@ -24,6 +24,7 @@ from ._context import ProviderContext
 from ._crypto import Keyring, keyring_from_env, keyring_from_file
 from ._paths import data_dir
 from ._plugins import LoadedProvider, PluginFailure, PluginRegistry
+from ._schemas import CredentialSchema
 from ._store import DATABASE_URL_ENV, LockedCredential, Store
 from .errors import (
     AuthFlowError,
@@ -801,6 +802,7 @@ class Fieldlink:
         if self._usable(current) and not force:
             return _Outcome(current, current.status)
         schema = self.registry.provider(current.provider).schema
+        current = _with_app_secrets(current, context, schema)
         failure: FieldlinkError | None = None
         rotated = False
         self._local.pending_calls = []
@@ -990,20 +992,17 @@ class Fieldlink:
                 provider=provider,
             )
         credential = self.usable_credential(user_id, provider)
-        context = self._context(
-            provider, credential.environment, credential_id=credential.id
-        )
         try:
-            return self._call(
-                provider,
-                "list_resources",
-                context=context,
-                credential=credential,
-                api=self.api(user_id, provider),
-                kind=kind,
-                parent=parent,
-                cursor=cursor,
-            )
+            try:
+                return self._list_page(credential, kind, parent, cursor)
+            except ProviderError as error:
+                # A token refused before its time (revoked, or expired early at the
+                # provider): one refresh settles whether the credential still works.
+                if error.status != 401 or not loaded.info.issues_access_tokens:
+                    raise
+                credential = self._refresh(credential, force=True)
+                self._remember(credential)
+                return self._list_page(credential, kind, parent, cursor)
         except CredentialRevoked as error:
             self._mark_invalid(credential, error)
             raise
@@ -1015,6 +1014,24 @@ class Fieldlink:
                 "credential_permission_denied", credential=credential, reason=str(error)
             )
             raise
+
+    def _list_page(
+        self, credential: Credential, kind: str, parent: str | None, cursor: str | None
+    ) -> Page:
+        provider = credential.provider
+        context = self._context(
+            provider, credential.environment, credential_id=credential.id
+        )
+        return self._call(
+            provider,
+            "list_resources",
+            context=context,
+            credential=credential,
+            api=self.api(credential.user_id, provider),
+            kind=kind,
+            parent=parent,
+            cursor=cursor,
+        )
 
     def iter_resources(
         self, user_id: str, provider: str, kind: str, *, parent: str | None = None
@@ -1046,3 +1063,26 @@ def _record_invalid(locked: Any, error: CredentialRevoked) -> None:
         message=f"{previous.value} -> invalid",
         details={"reason": error.error},
     )
+
+
+def _with_app_secrets(
+    credential: Credential, context: ProviderContext, schema: CredentialSchema
+) -> Credential:
+    """The credential with the app's current secrets, when it was made with this app.
+
+    Leaf's bodies carry the app's client secret inside every credential: without
+    this, a secret the host rotated at the provider would never reach the
+    credentials made before, and their refreshes would fail for good.
+    """
+    if context.app is None:
+        return credential
+    app = context.app.fields
+    # The app's public fields (its client id) tell which app made the credential.
+    identity = schema.app_fields - schema.secret_fields
+    if not identity or any(credential.payload.get(f) != app.get(f) for f in identity):
+        return credential
+    secrets = {f: app[f] for f in schema.app_fields & schema.secret_fields if f in app}
+    payload = {**credential.payload, **secrets}
+    if payload == credential.payload:
+        return credential
+    return attrs.evolve(credential, payload=payload)

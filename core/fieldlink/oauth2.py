@@ -153,6 +153,11 @@ def parse_token_response(
         message = f"{provider} refused the token request: {code}"
         if description:
             message += f" ({description})"
+        if code == "invalid_client":
+            message += (
+                f"; check the client id and secret registered with "
+                f"`fieldlink apps add {provider}`"
+            )
         error_class = CredentialRevoked if code in revoking_errors else OAuthError
         raise error_class(message, error=code, provider=provider, status=status)
 
