@@ -39,3 +39,27 @@ def test_rotation_moves_every_secret_to_the_new_key(sandbox, fieldlink, monkeypa
     # Running it again finds nothing left to do: an interrupted run resumes.
     again = CliRunner().invoke(cli, ["keys", "rotate"])
     assert "re-encrypted 0 rows" in again.output
+
+
+def test_the_default_key_file_rotates_in_place(fieldlink_home, monkeypatch):
+    """Without FIELDLINK_SECRET_KEY, the embedded store's key file gets the new key."""
+    monkeypatch.delenv("FIELDLINK_SECRET_KEY")
+    with Fieldlink() as host:
+        host.register_app(
+            "john-deere",
+            {"clientKey": "app", "clientSecret": "CANARY-app-secret"},
+            environment="STAGE",
+        )
+    key_file = fieldlink_home / "data" / "secret.key"
+    old_key = key_file.read_text()
+
+    result = CliRunner().invoke(cli, ["keys", "rotate"])
+
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 1 rows" in result.output
+    new_key = key_file.read_text()
+    assert new_key != old_key and len(new_key.split()) == 1
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    with Fieldlink(secret_key=new_key.strip()) as rotated:
+        [app] = rotated.apps()
+        assert app.fields["clientSecret"] == "CANARY-app-secret"

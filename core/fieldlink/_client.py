@@ -21,7 +21,7 @@ from ._alerts import (
     plugin_from_settings,
 )
 from ._context import ProviderContext
-from ._crypto import Keyring, keyring_from_env, keyring_from_file
+from ._crypto import Keyring, key_file, keyring_from_env, keyring_from_file
 from ._paths import data_dir
 from ._plugins import LoadedProvider, PluginFailure, PluginRegistry
 from ._schemas import CredentialSchema
@@ -326,7 +326,7 @@ class Fieldlink:
                 "every process sharing a database needs the same key "
                 "(make one with `fieldlink keys generate`)"
             )
-        return keyring_from_file(data_dir() / "secret.key")
+        return keyring_from_file(key_file())
 
     def close(self) -> None:
         if self._store is not None:

@@ -85,8 +85,16 @@ def keyring_from_env() -> Keyring | None:
     return Keyring([raw])
 
 
+def key_file() -> Path:
+    """Where the embedded default store keeps its key."""
+    from ._paths import data_dir
+
+    return data_dir() / KEY_FILE_NAME
+
+
 def keyring_from_file(path: Path) -> Keyring:
-    """The key in ``path``, generated on first use with owner-only permissions."""
+    """The keys in ``path``, one a line, the first encrypting; a key is generated on
+    first use, with owner-only permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         # Write the key under a private name, then link it into place: of two
@@ -107,4 +115,32 @@ def keyring_from_file(path: Path) -> Keyring:
             f"the key file {path} can be read by other users; "
             f"restrict it with `chmod 600 {path}`"
         )
-    return Keyring([path.read_text(encoding="utf-8").strip()])
+    return Keyring(_read_keys(path))
+
+
+def _read_keys(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _write_keys(path: Path, keys: list[str]) -> None:
+    # A private file renamed into place: the key file is never half-written.
+    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+    with os.fdopen(descriptor, "w") as file:
+        file.write("\n".join(keys) + "\n")
+    os.replace(partial, path)
+
+
+def begin_key_file_rotation(path: Path) -> None:
+    """Put a new encrypting key at the head of the key file, the old ones after it.
+
+    A rotation that was interrupted left two keys there already: it is resumed
+    under the same new key rather than started again under another.
+    """
+    keys = _read_keys(path)
+    if len(keys) == 1:
+        _write_keys(path, [generate_key(), *keys])
+
+
+def end_key_file_rotation(path: Path) -> None:
+    """Keep only the encrypting key, once nothing is encrypted with the others."""
+    _write_keys(path, _read_keys(path)[:1])

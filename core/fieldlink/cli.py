@@ -572,17 +572,28 @@ def keys_generate(output: Path) -> None:
 @click.pass_context
 @handle_errors
 def keys_rotate(ctx: click.Context) -> None:
-    """Re-encrypt every stored secret under the first key of FIELDLINK_SECRET_KEY.
+    """Re-encrypt every stored secret under a new key.
 
-    Put the new key first and keep the old ones after it, in every process: all of
-    them decrypt while this runs. Safe to interrupt and run again; once it is done,
-    the old keys can go.
+    With FIELDLINK_SECRET_KEY: put the new key first and keep the old ones after it,
+    in every process (all of them decrypt while this runs), then drop the old ones
+    once this is done. With the default store's key file, this makes the new key,
+    rotates, and leaves only the new key in the file. Safe to interrupt and run
+    again.
     """
+    import os
+
+    from ._crypto import SECRET_KEY_ENV, begin_key_file_rotation, end_key_file_rotation, key_file
+
+    using_key_file = not os.environ.get(SECRET_KEY_ENV) and not ctx.obj.get("database_url")
+    if using_key_file:
+        begin_key_file_rotation(key_file())
     store = _fieldlink(ctx).store
     total = 0
     for rewritten in store.rotate_keys():
         total += rewritten
         click.echo(f"... {total} rows re-encrypted", err=True)
+    if using_key_file:
+        end_key_file_rotation(key_file())
     click.echo(f"re-encrypted {total} rows under the primary key")
 
 
