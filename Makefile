@@ -13,6 +13,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(INSTALLED): $(BIN)/python pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	@echo "Installing fieldlink and its $(words $(PLUGINS)) plugins into $(VENV) (a minute or two, once)..."
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 		-e '.[dev]' $(foreach plugin,$(PLUGINS),-e $(plugin))
 	touch $@
