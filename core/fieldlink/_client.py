@@ -36,6 +36,7 @@ from .errors import (
     PermissionDenied,
     PluginError,
     ProviderError,
+    UnknownResourceKindError,
 )
 from .http import DEFAULT_TIMEOUT, HttpClient, iter_pages, make_session
 from .models import (
@@ -353,18 +354,6 @@ class Fieldlink:
         """Raise CredentialValidationError unless ``payload`` fits the provider's schema."""
         self.registry.provider(provider).schema.validate(payload)
 
-    def _environment(self, loaded: LoadedProvider, environment: str | None) -> str:
-        environments = loaded.info.environments
-        if environment is None:
-            return environments[0]
-        if environment not in environments:
-            raise ConfigurationError(
-                f"{loaded.info.id} has no environment {environment!r}; "
-                f"use one of {', '.join(environments)}",
-                provider=loaded.info.id,
-            )
-        return environment
-
     def override_endpoints(
         self, provider: str, endpoints: Mapping[str, str | Mapping[str, str]]
     ) -> None:
@@ -447,7 +436,7 @@ class Fieldlink:
         connection: Any = None,
     ) -> ProviderContext:
         loaded = self.registry.provider(provider)
-        environment = self._environment(loaded, environment)
+        environment = loaded.environment(environment)
         http = HttpClient(
             self._http(),
             provider,
@@ -498,7 +487,7 @@ class Fieldlink:
     ) -> AppRegistration:
         """Store the host's client id and secrets at ``provider`` for ``environment``."""
         loaded = self.registry.provider(provider)
-        environment = self._environment(loaded, environment)
+        environment = loaded.environment(environment)
         issues = loaded.schema.app_subset_issues(fields)
         if issues:
             from .errors import CredentialValidationError
@@ -514,6 +503,8 @@ class Fieldlink:
         return self.store.list_apps()
 
     def delete_app(self, provider: str, environment: str) -> bool:
+        # A mistyped name is named, rather than taken for a registration never made.
+        self.registry.provider(provider).environment(environment)
         return self.store.delete_app(provider, environment)
 
     # Connecting users
@@ -572,6 +563,7 @@ class Fieldlink:
 
         ``params`` must carry the ``state`` from :meth:`start_auth`.
         """
+        self.registry.provider(provider)
         # A refusal is a refusal whatever else the callback carries (RFC 6749 4.1.2.1).
         if params.get("error"):
             if params.get("state"):
@@ -663,11 +655,18 @@ class Fieldlink:
     # Stored credentials
 
     def credential(self, user_id: str, provider: str) -> Credential:
+        return self._stored(user_id, provider)
+
+    def _stored(self, user_id: str, provider: str) -> Credential:
+        # A mistyped provider is named as such, not as a user who never connected.
+        self.registry.provider(provider)
         return self.store.get_credential(user_id, provider)
 
     def credentials(
         self, user_id: str | None = None, provider: str | None = None
     ) -> list[Credential]:
+        if provider is not None:
+            self.registry.provider(provider)
         return self.store.list_credentials(user_id, provider)
 
     def delete(self, user_id: str, provider: str, *, revoke: bool = True) -> Deletion:
@@ -675,7 +674,7 @@ class Fieldlink:
 
         The local copy goes even when revocation fails; the answer says what happened.
         """
-        credential = self.store.get_credential(user_id, provider)
+        credential = self._stored(user_id, provider)
         revoked: bool | None = None
         failure: str | None = None
         if revoke and credential.status is CredentialStatus.ACTIVE:
@@ -695,7 +694,7 @@ class Fieldlink:
         return Deletion(revoked, failure)
 
     def events(self, user_id: str, provider: str, *, limit: int = 50) -> list[Event]:
-        credential = self.store.get_credential(user_id, provider)
+        credential = self._stored(user_id, provider)
         return self.store.list_events(credential.id, limit=limit)
 
     def masked_payload(self, credential: Credential) -> dict[str, Any]:
@@ -733,7 +732,7 @@ class Fieldlink:
         ):
             return cached.credential
 
-        credential = self.store.get_credential(user_id, provider)
+        credential = self._stored(user_id, provider)
         if not self._usable(credential):
             credential = self._refresh(credential, force=False)
         self._remember(credential)
@@ -742,7 +741,7 @@ class Fieldlink:
     def refresh(self, user_id: str, provider: str) -> Credential:
         """Refresh now, whatever the token's expiry."""
         credential = self._refresh(
-            self.store.get_credential(user_id, provider), force=True
+            self._stored(user_id, provider), force=True
         )
         self._remember(credential)
         return credential
@@ -952,7 +951,7 @@ class Fieldlink:
 
     def api(self, user_id: str, provider: str) -> HttpClient:
         """An HTTP client whose requests carry the user's credential for ``provider``."""
-        credential = self.store.get_credential(user_id, provider)
+        credential = self._stored(user_id, provider)
         context = self._context(
             provider, credential.environment, credential_id=credential.id
         )
@@ -987,8 +986,9 @@ class Fieldlink:
         """One page of the user's ``kind`` resources at ``provider``."""
         loaded = self.registry.provider(provider)
         if kind not in loaded.info.resource_kinds:
-            raise ConfigurationError(
-                f"{provider} lists no {kind!r}; it lists {', '.join(loaded.info.resource_kinds)}",
+            kinds = ", ".join(loaded.info.resource_kinds)
+            raise UnknownResourceKindError(
+                f"{provider} lists no {kind!r}; use one of {kinds}",
                 provider=provider,
             )
         credential = self.usable_credential(user_id, provider)

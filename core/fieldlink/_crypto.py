@@ -69,7 +69,16 @@ class Keyring:
 
     def rotate(self, token: str) -> str:
         """Re-encrypt ``token`` under the primary key."""
-        return self._fernet.rotate(token.encode()).decode()
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken:
+            raise DecryptionError(
+                "a stored secret cannot be decrypted with any configured key, so it "
+                "cannot be re-encrypted; keep the key it was written with after the "
+                f"new one ({SECRET_KEY_ENV}=NEW,OLD) until the rotation is done"
+            ) from None
 
 
 def generate_key() -> str:

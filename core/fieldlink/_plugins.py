@@ -13,7 +13,7 @@ import functools
 import importlib.metadata
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -22,7 +22,7 @@ import pluggy
 from . import hookspecs
 from ._schemas import CredentialSchema, check_schema_file
 from ._version import __version__
-from .errors import UnknownProviderError
+from .errors import UnknownEnvironmentError, UnknownProviderError
 from .models import ProviderInfo
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,19 @@ class LoadedProvider:
     def schema(self) -> CredentialSchema:
         return CredentialSchema(self.info.id, self.info.credential_schema)
 
+    def environment(self, name: str | None) -> str:
+        """The environment ``name`` names, checked; the provider's first for None."""
+        environments = self.info.environments
+        if name is None:
+            return environments[0]
+        if name not in environments:
+            raise UnknownEnvironmentError(
+                f"{self.info.id} has no environment {name!r}; "
+                f"use one of {', '.join(environments)}",
+                provider=self.info.id,
+            )
+        return name
+
 
 @functools.cache
 def _entry_points() -> tuple[importlib.metadata.EntryPoint, ...]:
@@ -59,15 +72,11 @@ def _entry_points() -> tuple[importlib.metadata.EntryPoint, ...]:
     return tuple(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
-def _selected(names: Iterable[str]) -> set[str] | None:
+def _selected() -> set[str] | None:
     raw = os.environ.get(PLUGINS_ENV)
     if raw is None:
         return None
-    wanted = {name.strip() for name in raw.split(",") if name.strip()}
-    unknown = wanted - set(names)
-    if unknown:
-        logger.debug("%s names plugins that are not installed: %s", PLUGINS_ENV, unknown)
-    return wanted
+    return {name.strip() for name in raw.split(",") if name.strip()}
 
 
 def _version_tuple(version: str) -> Any:
@@ -108,13 +117,27 @@ class PluginRegistry:
         self.manager.add_hookspecs(hookspecs)
         self.providers: dict[str, LoadedProvider] = {}
         self.failures: list[PluginFailure] = []
+        #: Installed plugins that FIELDLINK_PLUGINS leaves out.
+        self.unselected: list[str] = []
+        #: Names FIELDLINK_PLUGINS gives that no installed plugin has.
+        self.not_installed: list[str] = []
         self._callers: dict[tuple[str, str], Any] = {}
 
     # Loading
 
     def load_entry_points(self) -> None:
         entry_points = _entry_points()
-        selected = _selected(ep.name for ep in entry_points)
+        selected = _selected()
+        if selected is not None:
+            installed = {entry_point.name for entry_point in entry_points}
+            self.not_installed = sorted(selected - installed)
+            self.unselected = sorted(installed - selected)
+            if self.not_installed:
+                logger.debug(
+                    "%s names plugins that are not installed: %s",
+                    PLUGINS_ENV,
+                    self.not_installed,
+                )
         for entry_point in entry_points:
             if selected is not None and entry_point.name not in selected:
                 continue
@@ -201,6 +224,18 @@ class PluginRegistry:
             return "ships an unusable credential schema: " + "; ".join(problems)
         return None
 
+    def selection_problem(self) -> str | None:
+        """What is wrong with FIELDLINK_PLUGINS, if it names plugins not installed."""
+        if not self.not_installed:
+            return None
+        named = ", ".join(repr(name) for name in self.not_installed)
+        installed = ", ".join(sorted(ep.name for ep in _entry_points())) or "none"
+        return (
+            f"{PLUGINS_ENV} names {named}, which no installed plugin provides "
+            f"(installed: {installed}); correct the names, or unset {PLUGINS_ENV} "
+            "to load every plugin"
+        )
+
     def _fail(self, name: str, distribution: str | None, reason: str) -> None:
         logger.debug("plugin %s left out: %s", name, reason)
         self.failures.append(PluginFailure(name, distribution, reason))
@@ -218,14 +253,18 @@ class PluginRegistry:
         try:
             return self.providers[provider_id]
         except KeyError:
-            known = ", ".join(sorted(self.providers)) or "none"
-            hint = ""
+            known = ", ".join(sorted(self.providers))
+            message = f"no provider {provider_id!r} is loaded" + (
+                f"; use one of {known}" if known else ", nor any other"
+            )
             if any(failure.name == provider_id for failure in self.failures):
-                hint = "; it failed to load, see `fieldlink providers`"
-            raise UnknownProviderError(
-                f"no provider {provider_id!r} is loaded (loaded: {known}){hint}",
-                provider=provider_id,
-            ) from None
+                message += "; it failed to load, see `fieldlink providers`"
+            if provider_id in self.unselected:
+                message += f"; it is installed but left out by {PLUGINS_ENV}"
+            problem = self.selection_problem()
+            if problem:
+                message += f"; {problem}"
+            raise UnknownProviderError(message, provider=provider_id) from None
 
     def call(self, provider_id: str, hook: str, **kwargs: Any) -> Any:
         """Call ``hook`` on one provider's plugin (and on wrappers of every provider)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -437,7 +438,13 @@ def _issues(validator: Validator, payload: Any) -> list[ValidationIssue]:
     from jsonschema.exceptions import relevance
 
     errors = sorted(validator.iter_errors(payload), key=relevance)
-    return [describe_error(error) for error in _leaves(errors)]
+    # jsonschema raises a `required` error per missing property, each carrying the
+    # whole list: keep the first report of each path and problem.
+    issues: dict[tuple[str, str], ValidationIssue] = {}
+    for error in _leaves(errors):
+        for issue in describe_error(error):
+            issues.setdefault((issue.path, issue.message), issue)
+    return list(issues.values())
 
 
 def _leaves(errors: list[ValidationError]) -> Iterator[ValidationError]:
@@ -456,20 +463,29 @@ def _json_path(parts: Any) -> str:
     return path
 
 
-def describe_error(error: ValidationError) -> ValidationIssue:
-    """Say what is wrong without quoting the value, which may be a secret."""
+def describe_error(error: ValidationError) -> list[ValidationIssue]:
+    """Say what is wrong without quoting the value, which may be a secret.
+
+    An error about properties gives an issue per property it concerns, each at its
+    own path: property names are shown, never their values.
+    """
     kind = str(error.validator)
     expected = error.validator_value
     path = _json_path(error.absolute_path)
     if kind == "required":
-        missing = [name for name in expected if name not in (error.instance or {})]
-        name = missing[0] if missing else "?"
-        return ValidationIssue(f"{path}.{name}" if path != "$" else f"$.{name}",
-                               "is a required property", kind)
+        present = error.instance if isinstance(error.instance, dict) else {}
+        return [
+            ValidationIssue(f"{path}.{name}", "is a required property", kind)
+            for name in expected
+            if name not in present
+        ]
     if kind == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        where = f"{path}.{extra[0]}" if extra else path
-        return ValidationIssue(where, "is not a field of this schema; remove it", kind)
+        return [
+            ValidationIssue(
+                f"{path}.{name}", "is not a field of this schema; remove it", kind
+            )
+            for name in _extra_properties(error)
+        ]
     # Only the failing rule's message is built: an int minLength cannot be joined
     # like an enum's values.
     messages = {
@@ -494,4 +510,15 @@ def describe_error(error: ValidationError) -> ValidationIssue:
     }
     message = messages.get(kind)
     text = message() if message else f"fails the {kind} rule of the schema"
-    return ValidationIssue(path, text, kind)
+    return [ValidationIssue(path, text, kind)]
+
+
+def _extra_properties(error: ValidationError) -> list[str]:
+    """The properties an ``additionalProperties: false`` error refuses, in order."""
+    known = error.schema.get("properties", {})
+    patterns = error.schema.get("patternProperties", {})
+    return [
+        name
+        for name in error.instance
+        if name not in known and not any(re.search(p, name) for p in patterns)
+    ]

@@ -30,7 +30,8 @@ from ._version import __version__
 
 TEMPLATE_DIR = Path(__file__).with_name("templates") / "provider"
 SUFFIX = ".tmpl"
-#: Lower-case words of letters and digits joined by hyphens, as Leaf's ids are.
+#: Lower-case words of letters and digits joined by hyphens, as Leaf's ids are; the
+#: first character a letter, so that the id also makes a Python name.
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 
@@ -43,8 +44,9 @@ def placeholders(provider_id: str, name: str | None = None) -> dict[str, str]:
     """The value of each placeholder for ``provider_id``."""
     if not PROVIDER_ID.fullmatch(provider_id):
         raise TemplateError(
-            f"{provider_id!r} is not a provider id: use lower-case letters and digits "
-            "in words joined by hyphens, such as acme-farms"
+            f"{provider_id!r} is not a provider id: it must start with a lower-case "
+            "letter and go on with lower-case letters and digits, words joined by "
+            "single hyphens, such as acme-farms or agri2-cloud"
         )
     words = provider_id.split("-")
     module = "_".join(words)

@@ -3,15 +3,17 @@
 Commands stay thin: they parse, call the Python API and print. Only fieldlink's own
 errors are caught, and each maps to an exit status that means something:
 
-    0 done; 1 failed; 2 wrong usage; 3 a payload is invalid;
-    4 a credential is invalid and the user must connect again;
-    5 the provider is unavailable for now: try again later.
+    0 done; 1 failed; 2 wrong usage (an unknown option value, provider, environment
+    or resource kind); 3 a payload is invalid; 4 a credential is invalid, or the user
+    refused to connect, and the user must connect again; 5 the provider is
+    unavailable for now: try again later.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -29,23 +31,32 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
+EXIT_USAGE = 2
 EXIT_INVALID_PAYLOAD = 3
 EXIT_CREDENTIAL_INVALID = 4
 EXIT_UNAVAILABLE = 5
 DEFAULT_CALLBACK_PORT = 8765
+#: 0 lets the system pick a free port.
+PORT = click.IntRange(0, 65535)
+#: Resources an emulator seeds per list.
+SIZE = click.IntRange(min=0)
 
 
 def _exit_status(error: Exception) -> int:
     from .errors import (
+        AuthorizationDenied,
         CredentialInvalid,
         CredentialRevoked,
         CredentialValidationError,
         ProviderUnavailable,
+        UnknownNameError,
     )
 
+    if isinstance(error, UnknownNameError):
+        return EXIT_USAGE
     if isinstance(error, CredentialValidationError):
         return EXIT_INVALID_PAYLOAD
-    if isinstance(error, CredentialInvalid | CredentialRevoked):
+    if isinstance(error, CredentialInvalid | CredentialRevoked | AuthorizationDenied):
         return EXIT_CREDENTIAL_INVALID
     if isinstance(error, ProviderUnavailable):
         return EXIT_UNAVAILABLE
@@ -100,7 +111,21 @@ def _table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; a reader that stops reading (``| head``) ends a command
+    quietly."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader has what it wanted: not a failure. What is still buffered
+            # goes nowhere, rather than into a second error at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fieldlink")
 @click.option(
     "--database-url",
@@ -117,7 +142,8 @@ def cli(ctx: click.Context, database_url: str | None, sandbox_url: str | None) -
     """Connect users' accounts at agricultural data providers, and keep them alive.
 
     Exit status: 0 done, 1 failed, 2 wrong usage, 3 invalid payload, 4 credential
-    invalid (the user must connect again), 5 provider unavailable (try again later).
+    invalid or connection refused (the user must connect again), 5 provider
+    unavailable (try again later).
     """
     ctx.ensure_object(dict).update(database_url=database_url, sandbox_url=sandbox_url)
 
@@ -155,6 +181,9 @@ def providers(as_json: bool) -> None:
     registry.load_entry_points()
     loaded = [registry.providers[name] for name in sorted(registry.providers)]
     failures = registry.failures
+    selection_problem = registry.selection_problem()
+    if selection_problem:
+        click.echo(f"Warning: {selection_problem}", err=True)
     if as_json:
         _print_json(
             {
@@ -294,7 +323,9 @@ def apps() -> None:
 def apps_add(ctx: click.Context, provider: str, environment: str | None, fields: tuple[str, ...]) -> None:
     """Register your app at PROVIDER (client id, secret, keys)."""
     fieldlink = _fieldlink(ctx)
-    schema = fieldlink.provider(provider).schema
+    loaded = fieldlink.provider(provider)
+    environment = loaded.environment(environment)
+    schema = loaded.schema
     values: dict[str, str] = {}
     for item in fields:
         name, separator, value = item.partition("=")
@@ -344,9 +375,22 @@ def apps_delete(ctx: click.Context, provider: str, environment: str) -> None:
 @click.argument("provider")
 @click.option("--user", "user_id", required=True, help="Your application's id for the user.")
 @click.option("--environment", help="Provider environment [default: the provider's first].")
-@click.option("--port", default=DEFAULT_CALLBACK_PORT, show_default=True, help="Port of the local callback listener on 127.0.0.1; register http://127.0.0.1:PORT/callback at the provider.")
+@click.option(
+    "--port",
+    default=DEFAULT_CALLBACK_PORT,
+    show_default=True,
+    type=PORT,
+    help="Port of the local callback listener on 127.0.0.1; register "
+    "http://127.0.0.1:PORT/callback at the provider.",
+)
 @click.option("--no-browser", is_flag=True, help="Print the URL instead of opening a browser.")
-@click.option("--timeout", default=600, show_default=True, help="Seconds to wait for the user.")
+@click.option(
+    "--timeout",
+    default=600,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds to wait for the user.",
+)
 @click.pass_context
 @handle_errors
 def connect(ctx: click.Context, provider: str, user_id: str, environment: str | None, port: int, no_browser: bool, timeout: int) -> None:
@@ -452,20 +496,38 @@ def credentials_show(ctx: click.Context, user_id: str, provider: str, as_json: b
 @handle_errors
 def credentials_delete(ctx: click.Context, user_id: str, provider: str, yes: bool) -> None:
     """Delete USER_ID's PROVIDER credential and its events."""
+    from .models import CredentialStatus
+
+    fieldlink = _fieldlink(ctx)
+    # A mistyped name is reported before the question, not after it.
+    credential = fieldlink.credential(user_id, provider)
     if not yes:
         click.confirm(f"Delete the {provider} credential of {user_id}?", abort=True)
-    deletion = _fieldlink(ctx).delete(user_id, provider)
+    deletion = fieldlink.delete(user_id, provider)
     click.echo(f"deleted the {provider} credential of {user_id}")
     if deletion.revoked:
         click.echo(f"{provider} revoked it")
     elif deletion.error:
         click.echo(f"Warning: {provider} did not revoke it: {deletion.error}", err=True)
+    elif credential.status is CredentialStatus.INVALID:
+        click.echo(
+            f"{provider} was not asked to revoke it, as it was invalid already; "
+            "deleted here only"
+        )
+    else:
+        click.echo(f"{provider} offers no revocation; deleted here only")
 
 
 @credentials.command("events")
 @click.argument("user_id")
 @click.argument("provider")
-@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many, newest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handle_errors
@@ -486,10 +548,23 @@ def credentials_events(ctx: click.Context, user_id: str, provider: str, limit: i
 # Data and tokens
 
 
+def _named_kind(
+    ctx: click.Context, param: click.Parameter, kind: str | None
+) -> str | None:
+    """``--kind`` as given: an empty one is refused rather than read as every kind."""
+    if kind == "":
+        raise click.BadParameter("must name a kind; leave it out to list every kind")
+    return kind
+
+
 @cli.command()
 @click.argument("provider")
 @click.option("--user", "user_id", required=True, help="Your application's id for the user.")
-@click.option("--kind", help="Resource kind [default: every kind the provider lists].")
+@click.option(
+    "--kind",
+    callback=_named_kind,
+    help="Resource kind [default: every kind the provider lists].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the resources as JSON lines.")
 @click.pass_context
 @handle_errors
@@ -515,8 +590,20 @@ def resources(ctx: click.Context, provider: str, user_id: str, kind: str | None,
 @click.argument("provider", required=False)
 @click.option("--user", "user_id", help="Your application's id for the user.")
 @click.option("--due", is_flag=True, help="Refresh every credential that is due, then stop.")
-@click.option("--within", default=900, show_default=True, help="With --due: seconds of look-ahead.")
-@click.option("--workers", default=1, show_default=True, help="With --due: workers in this process.")
+@click.option(
+    "--within",
+    default=900,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="With --due: seconds of look-ahead.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="With --due: workers in this process.",
+)
 @click.pass_context
 @handle_errors
 def refresh(
@@ -558,11 +645,22 @@ def keys_generate(output: Path) -> None:
     Use it with FIELDLINK_SECRET_KEY="$(cat OUTPUT)"; to rotate, put the new key
     first and keep the old one after a comma.
     """
-    import os
-
     from ._crypto import generate_key
 
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.ClickException(
+            f"{output} exists already, and a key file is never overwritten: the "
+            "secrets encrypted with its key would be lost; name a new file"
+        ) from None
+    except FileNotFoundError:
+        raise click.ClickException(
+            f"the folder {output.parent} does not exist; create it first, or name a "
+            "file in a folder that exists"
+        ) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror}") from None
     with os.fdopen(descriptor, "w") as file:
         file.write(generate_key() + "\n")
     click.echo(f"wrote a new key to {output}")
@@ -580,9 +678,12 @@ def keys_rotate(ctx: click.Context) -> None:
     rotates, and leaves only the new key in the file. Safe to interrupt and run
     again.
     """
-    import os
-
-    from ._crypto import SECRET_KEY_ENV, begin_key_file_rotation, end_key_file_rotation, key_file
+    from ._crypto import (
+        SECRET_KEY_ENV,
+        begin_key_file_rotation,
+        end_key_file_rotation,
+        key_file,
+    )
 
     using_key_file = not os.environ.get(SECRET_KEY_ENV) and not ctx.obj.get("database_url")
     if using_key_file:
@@ -601,8 +702,16 @@ def keys_rotate(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.option("--port", default=8700, show_default=True, help="Port on 127.0.0.1.")
-@click.option("--size", default=25, show_default=True, help="Resources seeded per list.")
+@click.option(
+    "--port", default=8700, show_default=True, type=PORT, help="Port on 127.0.0.1."
+)
+@click.option(
+    "--size",
+    default=25,
+    show_default=True,
+    type=SIZE,
+    help="Resources seeded per list.",
+)
 @click.pass_context
 @handle_errors
 def sandbox(ctx: click.Context, port: int, size: int) -> None:
@@ -626,7 +735,13 @@ def sandbox(ctx: click.Context, port: int, size: int) -> None:
 
 
 @cli.command()
-@click.option("--size", default=25, show_default=True, help="Resources seeded per list.")
+@click.option(
+    "--size",
+    default=25,
+    show_default=True,
+    type=SIZE,
+    help="Resources seeded per list.",
+)
 @click.option("--database-url", "demo_database", help="Store to use [default: a throwaway SQLite file].")
 def demo(size: int, demo_database: str | None) -> None:
     """Connect a demo grower to every installed provider's emulator and list the data."""

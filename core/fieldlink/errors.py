@@ -27,8 +27,21 @@ class ConfigurationError(FieldlinkError, ValueError):
     """The host's setup is incomplete or contradictory (missing key, unknown provider)."""
 
 
-class UnknownProviderError(ConfigurationError, LookupError):
+class UnknownNameError(ConfigurationError, LookupError):
+    """The caller named a provider, an environment or a resource kind that does not
+    exist; the message lists the names that do."""
+
+
+class UnknownProviderError(UnknownNameError):
     """No loaded plugin provides the requested provider id."""
+
+
+class UnknownEnvironmentError(UnknownNameError):
+    """The provider has no environment of the requested name."""
+
+
+class UnknownResourceKindError(UnknownNameError):
+    """The provider lists no resources of the requested kind."""
 
 
 class ValidationIssue:

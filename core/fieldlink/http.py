@@ -22,7 +22,7 @@ from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from ._version import __version__
-from .errors import ProviderError, ProviderUnavailable
+from .errors import ConfigurationError, ProviderError, ProviderUnavailable
 from .models import Page
 
 if TYPE_CHECKING:
@@ -103,9 +103,8 @@ def make_session(retries: int = DEFAULT_RETRIES) -> requests.Session:
 def redact_url(url: str) -> str:
     """``url`` with credentials in its user info and secret query values masked."""
     parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
+    # Host and port as written, even a port that is not a number.
+    netloc = parts.netloc.rpartition("@")[2]
     query = urlencode(
         [
             (key, "***" if key.lower() in SECRET_PARAMS else value)
@@ -152,15 +151,26 @@ class HttpClient:
         self.on_response = on_response
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """Send one request; raise ProviderUnavailable for a failure that may pass."""
+        """Send one request; raise ProviderUnavailable for a failure that may pass, and
+        ConfigurationError for a URL no request can go to."""
         kwargs.setdefault("timeout", self.timeout)
         if self.auth is not None:
             kwargs.setdefault("auth", self.auth)
-        shown = redact_url(
-            requests.Request(method, url, params=kwargs.get("params")).prepare().url or url
-        )
         try:
+            prepared = requests.Request(method, url, params=kwargs.get("params")).prepare()
+            shown = redact_url(prepared.url or url)
             response = self.session.request(method, url, **kwargs)
+        except (
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidURL,
+        ):
+            raise ConfigurationError(
+                f"cannot send {self.provider} a request at {redact_url(url)}: a URL "
+                "needs http:// or https://, a host, and a port (if any) that is a "
+                "number; correct the endpoint or the sandbox URL it comes from",
+                provider=self.provider,
+            ) from None
         except requests.Timeout:
             raise ProviderUnavailable(
                 f"{self.provider} did not answer {method} {shown} in time",
