@@ -60,7 +60,9 @@ WORKER = textwrap.dedent(
 ).replace("THREADS", str(THREADS))
 
 
-def test_every_credential_is_refreshed_exactly_once(database, sandbox_for, fieldlink_home):
+def test_every_credential_is_refreshed_exactly_once(
+    database, sandbox_for, fieldlink_home
+):
     fieldlink = database.fieldlink(os.environ["FIELDLINK_SECRET_KEY"])
     deere = sandbox_for(fieldlink)
     deere.emulator.rotation = "single_use"
@@ -83,7 +85,9 @@ def test_every_credential_is_refreshed_exactly_once(database, sandbox_for, field
         str(start_at),
     ]
     workers = [
-        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(PROCESSES)
     ]
     outputs = [worker.communicate(timeout=600) for worker in workers]

@@ -40,7 +40,30 @@ _LAZY = {
     "Resource": "fieldlink.models",
 }
 
-__all__ = sorted([*_LAZY, "__version__", "hookimpl"])
+__all__ = [
+    "AppRegistration",
+    "AuthKind",
+    "AuthResult",
+    "AuthStart",
+    "Credential",
+    "CredentialStatus",
+    "Event",
+    "Fieldlink",
+    "FieldlinkError",
+    "Form",
+    "FormField",
+    "FormProvider",
+    "Grant",
+    "OAuth2Provider",
+    "OAuth2Settings",
+    "Page",
+    "ProviderContext",
+    "ProviderInfo",
+    "Redirect",
+    "Resource",
+    "__version__",
+    "hookimpl",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -108,7 +108,9 @@ class WebhookAlerts:
         self.store.add_alert(credential.id, json.dumps(body, separators=(",", ":")))
         if self.in_background:
             # Delivery waits on the host's server: never on the caller's request.
-            threading.Thread(target=self.deliver_due, name="fieldlink-alerts", daemon=True).start()
+            threading.Thread(
+                target=self.deliver_due, name="fieldlink-alerts", daemon=True
+            ).start()
 
     # Delivery
 
@@ -125,8 +127,12 @@ class WebhookAlerts:
                 continue
             tries = alert["attempts"] + 1
             if tries <= len(self.retry_delays):
-                retry_at = datetime.now(UTC) + timedelta(seconds=self.retry_delays[tries - 1])
-                self.store.finish_alert(alert["id"], delivered=False, error=error, retry_at=retry_at)
+                retry_at = datetime.now(UTC) + timedelta(
+                    seconds=self.retry_delays[tries - 1]
+                )
+                self.store.finish_alert(
+                    alert["id"], delivered=False, error=error, retry_at=retry_at
+                )
                 retrying += 1
             else:
                 self.store.finish_alert(alert["id"], delivered=False, error=error)
@@ -140,7 +146,10 @@ class WebhookAlerts:
 
     def _post(self, body: str) -> str | None:
         data = body.encode()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(data, self._secret)}
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(data, self._secret),
+        }
         try:
             response = self._http.post(self.url, data=data, headers=headers)
         except ProviderError as error:
@@ -150,7 +159,9 @@ class WebhookAlerts:
         return f"HTTP {response.status_code}"
 
 
-def plugin_from_settings(store: Store, url: str | None, secret: str | None, **options: Any) -> WebhookAlerts | None:
+def plugin_from_settings(
+    store: Store, url: str | None, secret: str | None, **options: Any
+) -> WebhookAlerts | None:
     """The alerts plugin when a webhook is configured, else None."""
     if not url:
         return None

@@ -46,7 +46,9 @@ class CallbackListener:
                 f"cannot listen on 127.0.0.1:{port} ({error.strerror}); pick another --port"
             ) from None
         self._answers = answers
-        self.redirect_uri = f"http://127.0.0.1:{self._server.server_port}{CALLBACK_PATH}"
+        self.redirect_uri = (
+            f"http://127.0.0.1:{self._server.server_port}{CALLBACK_PATH}"
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> CallbackListener:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -285,7 +286,9 @@ class Fieldlink:
                     self._registry = registry
                 if not self._alerts_ready:
                     url, secret, options = self._webhook
-                    self._alerts = plugin_from_settings(self.store, url, secret, **options)
+                    self._alerts = plugin_from_settings(
+                        self.store, url, secret, **options
+                    )
                     if self._alerts is not None:
                         self._registry.add_plugin(
                             self._alerts, name="fieldlink:webhook-alerts"
@@ -403,7 +406,9 @@ class Fieldlink:
         # Against the sandbox, its emulators' own registration: the host's real one
         # would not open them, and need not be touched.
         if self._sandbox is not None:
-            return AppRegistration(provider, environment, self._sandbox.app_fields(provider))
+            return AppRegistration(
+                provider, environment, self._sandbox.app_fields(provider)
+            )
         return self.store.get_app(provider, environment, connection=connection)
 
     @property
@@ -567,10 +572,9 @@ class Fieldlink:
         # A refusal is a refusal whatever else the callback carries (RFC 6749 4.1.2.1).
         if params.get("error"):
             if params.get("state"):
-                try:
+                # The refusal is what the caller needs to hear about, not the state.
+                with contextlib.suppress(AuthFlowError):
                     self.store.consume_session(params["state"], provider)
-                except AuthFlowError:
-                    pass  # the refusal is what the caller needs to hear about
             description = str(params.get("error_description") or "")[:200]
             raise AuthorizationDenied(
                 f"{provider} did not authorise the connection: {params['error']}"
@@ -740,9 +744,7 @@ class Fieldlink:
 
     def refresh(self, user_id: str, provider: str) -> Credential:
         """Refresh now, whatever the token's expiry."""
-        credential = self._refresh(
-            self._stored(user_id, provider), force=True
-        )
+        credential = self._refresh(self._stored(user_id, provider), force=True)
         self._remember(credential)
         return credential
 
@@ -1008,7 +1010,10 @@ class Fieldlink:
             raise
         except PermissionDenied as error:
             self.store.add_event(
-                credential.id, "permission_denied", status_code=error.status, message=str(error)
+                credential.id,
+                "permission_denied",
+                status_code=error.status,
+                message=str(error),
             )
             self.registry.broadcast(
                 "credential_permission_denied", credential=credential, reason=str(error)

@@ -128,7 +128,11 @@ def keyring_from_file(path: Path) -> Keyring:
 
 
 def _read_keys(path: Path) -> list[str]:
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def _write_keys(path: Path, keys: list[str]) -> None:

@@ -28,12 +28,19 @@ def run_demo(*, size: int, database_url: str | None) -> int:
         registry.load_entry_points()
         emulators = build_emulators(registry, {"size": size})
         if not emulators:
-            click.echo("No provider plugin is installed; see `fieldlink providers`.", err=True)
+            click.echo(
+                "No provider plugin is installed; see `fieldlink providers`.", err=True
+            )
             return 1
         with serve(mount(emulators)) as running:
-            click.echo(f"Emulators of {len(emulators)} providers at {running.url}", err=True)
+            click.echo(
+                f"Emulators of {len(emulators)} providers at {running.url}", err=True
+            )
             with Fieldlink(
-                url, secret_key=generate_key(), sandbox_url=running.url, registry=registry
+                url,
+                secret_key=generate_key(),
+                sandbox_url=running.url,
+                registry=registry,
             ) as fieldlink:
                 rows = [
                     _run_provider(fieldlink, provider, emulator)
@@ -69,7 +76,9 @@ def _run_provider(fieldlink: Fieldlink, provider: str, emulator: Any) -> dict[st
             row["flow"] += " + org approval"
 
         for kind in info.resource_kinds:
-            row["counts"][kind] = sum(1 for _ in fieldlink.iter_resources(DEMO_USER, provider, kind))
+            row["counts"][kind] = sum(
+                1 for _ in fieldlink.iter_resources(DEMO_USER, provider, kind)
+            )
 
         before = fieldlink.credential(DEMO_USER, provider).payload
         after = fieldlink.refresh(DEMO_USER, provider).payload
@@ -97,4 +106,6 @@ def _render(rows: list[dict[str, Any]]) -> str:
                 row["error"] or "ok",
             )
         )
-    return _table(table, ("provider", "connect", "resources", "refresh", "time", "result"))
+    return _table(
+        table, ("provider", "connect", "resources", "refresh", "time", "result")
+    )

@@ -144,16 +144,25 @@ class PluginRegistry:
             distribution = entry_point.dist.name if entry_point.dist else None
             try:
                 plugin = entry_point.load()
-            except (Exception, SystemExit) as exc:  # a plugin's import may fail in any way
-                self._fail(entry_point.name, distribution, f"cannot be imported: {exc!r}")
+            except (
+                Exception,
+                SystemExit,
+            ) as exc:  # a plugin's import may fail in any way
+                self._fail(
+                    entry_point.name, distribution, f"cannot be imported: {exc!r}"
+                )
                 continue
             self.add_provider(entry_point.name, plugin, distribution=distribution)
 
-    def add_provider(self, name: str, plugin: Any, *, distribution: str | None = None) -> None:
+    def add_provider(
+        self, name: str, plugin: Any, *, distribution: str | None = None
+    ) -> None:
         """Register ``plugin`` as the provider named ``name``, or record why not."""
         if name in self.providers:
             other = self.providers[name].distribution
-            self._fail(name, distribution, f"repeats the provider id {name!r} of {other}")
+            self._fail(
+                name, distribution, f"repeats the provider id {name!r} of {other}"
+            )
             return
         reason = self.register_hooks(name, plugin)
         if reason:
@@ -272,7 +281,9 @@ class PluginRegistry:
         caller = self._callers.get(key)
         if caller is None:
             plugin = self.provider(provider_id).plugin
-            caller = self.manager.subset_hook_caller(hook, self._other_providers(plugin))
+            caller = self.manager.subset_hook_caller(
+                hook, self._other_providers(plugin)
+            )
             self._callers[key] = caller
         return caller(**kwargs)
 

@@ -109,7 +109,11 @@ def _check_key(path: Path) -> str:
     from ._version import __version__
 
     parts = [__version__, str(path.resolve())]
-    for file in [path, *sorted(path.parent.glob("*.json")), *sorted(core_schema_dir().glob("*.json"))]:
+    for file in [
+        path,
+        *sorted(path.parent.glob("*.json")),
+        *sorted(core_schema_dir().glob("*.json")),
+    ]:
         stat = file.stat()
         parts.append(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns}")
     return "|".join(parts)
@@ -283,14 +287,18 @@ class CredentialSchema:
         self.provider = provider
         self.path = path
         self.document: dict[str, Any] = load_json(path)
-        properties: Mapping[str, Mapping[str, Any]] = self.document.get("properties", {})
+        properties: Mapping[str, Mapping[str, Any]] = self.document.get(
+            "properties", {}
+        )
         self.fields = tuple(properties)
         self.required = frozenset(self.document.get("required", ()))
         self.secret_fields = frozenset(
             name for name, spec in properties.items() if spec.get("writeOnly") is True
         )
         self.app_fields = frozenset(
-            name for name, spec in properties.items() if spec.get("x-fieldlink-scope") == "app"
+            name
+            for name, spec in properties.items()
+            if spec.get("x-fieldlink-scope") == "app"
         )
         self.examples: list[Mapping[str, Any]] = list(self.document.get("examples", ()))
 
@@ -305,7 +313,9 @@ class CredentialSchema:
         """Raise :class:`CredentialValidationError` listing every problem, best first."""
         issues = self.issues(payload)
         if issues:
-            raise CredentialValidationError(self.provider, issues, schema=str(self.path))
+            raise CredentialValidationError(
+                self.provider, issues, schema=str(self.path)
+            )
 
     def mask(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The payload with every secret replaced, for display."""
@@ -317,7 +327,9 @@ class CredentialSchema:
     def app_subset_issues(self, fields: Mapping[str, Any]) -> list[ValidationIssue]:
         """Check an app registration: the schema's app-level fields, each required one set."""
         issues = [
-            ValidationIssue(f"$.{name}", "is not an app-level field of this provider", "scope")
+            ValidationIssue(
+                f"$.{name}", "is not an app-level field of this provider", "scope"
+            )
             for name in fields
             if name not in self.app_fields
         ]
@@ -326,7 +338,9 @@ class CredentialSchema:
             for name in sorted(self.app_fields & self.required)
             if name not in fields
         ]
-        probe = {name: value for name, value in fields.items() if name in self.app_fields}
+        probe = {
+            name: value for name, value in fields.items() if name in self.app_fields
+        }
         issues += [
             issue
             for issue in self.issues(probe)
@@ -414,7 +428,9 @@ def _inline_refs(node: Any, resolver: Any, *, depth: int) -> Any:
     if not isinstance(node, dict):
         return node
     inlined = {
-        key: value if key in _DATA_KEYWORDS else _inline_refs(value, resolver, depth=depth)
+        key: value
+        if key in _DATA_KEYWORDS
+        else _inline_refs(value, resolver, depth=depth)
         for key, value in node.items()
         if key != "$ref"
     }

@@ -94,7 +94,11 @@ class Store:
             return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
         # Each process keeps few connections: many processes share one server, whose
         # connection limit (100 by default on PostgreSQL) must hold them all.
-        return {"pool_pre_ping": True, "pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        return {
+            "pool_pre_ping": True,
+            "pool_size": POOL_SIZE,
+            "max_overflow": POOL_OVERFLOW,
+        }
 
     def close(self) -> None:
         self.engine.dispose()
@@ -182,7 +186,11 @@ class Store:
         return self._app(row)
 
     def get_app(
-        self, provider: str, environment: str, *, connection: sa.Connection | None = None
+        self,
+        provider: str,
+        environment: str,
+        *,
+        connection: sa.Connection | None = None,
     ) -> AppRegistration | None:
         """The app registration; on ``connection`` when the caller holds one already,
         so that a process never waits for a second connection while holding a first."""
@@ -473,12 +481,7 @@ class Store:
             conditions.append(
                 sa.or_(c.refreshed_at.is_(None), c.refreshed_at < refreshed_before)
             )
-        query = (
-            sa.select(c.id)
-            .where(*conditions)
-            .order_by(c.expires_at)
-            .limit(1)
-        )
+        query = sa.select(c.id).where(*conditions).order_by(c.expires_at).limit(1)
         if self.is_sqlite:
             # One writer at a time: the claim and the refresh share the write lock.
             with self._exclusive() as conn:
@@ -513,12 +516,16 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(
                 t.alerts.insert().values(
-                    credential_id=credential_id, body=body, next_attempt_at=moment,
+                    credential_id=credential_id,
+                    body=body,
+                    next_attempt_at=moment,
                     created_at=moment,
                 )
             )
 
-    def claim_alert(self, lease: timedelta, due_before: datetime) -> sa.RowMapping | None:
+    def claim_alert(
+        self, lease: timedelta, due_before: datetime
+    ) -> sa.RowMapping | None:
         """Take the oldest alert due before ``due_before``, hidden from others for
         ``lease``.
 
@@ -529,16 +536,20 @@ class Store:
         c = t.alerts.c
         moment = now()
         with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(t.alerts)
-                .where(
-                    c.delivered_at.is_(None),
-                    c.failed_at.is_(None),
-                    c.next_attempt_at <= due_before,
+            row = (
+                conn.execute(
+                    sa.select(t.alerts)
+                    .where(
+                        c.delivered_at.is_(None),
+                        c.failed_at.is_(None),
+                        c.next_attempt_at <= due_before,
+                    )
+                    .order_by(c.id)
+                    .limit(1)
                 )
-                .order_by(c.id)
-                .limit(1)
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
             if row is None:
                 return None
             claimed = conn.execute(
@@ -551,7 +562,11 @@ class Store:
         return row
 
     def finish_alert(
-        self, alert_id: int, *, delivered: bool, error: str | None = None,
+        self,
+        alert_id: int,
+        *,
+        delivered: bool,
+        error: str | None = None,
         retry_at: datetime | None = None,
     ) -> None:
         """Record a delivery attempt: delivered, to be retried at ``retry_at``, or failed."""
@@ -563,11 +578,15 @@ class Store:
         else:
             values["failed_at"] = now()
         with self.engine.begin() as conn:
-            conn.execute(t.alerts.update().where(t.alerts.c.id == alert_id).values(values))
+            conn.execute(
+                t.alerts.update().where(t.alerts.c.id == alert_id).values(values)
+            )
 
     def list_alerts(self) -> list[sa.RowMapping]:
         with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(t.alerts).order_by(t.alerts.c.id)).mappings())
+            return list(
+                conn.execute(sa.select(t.alerts).order_by(t.alerts.c.id)).mappings()
+            )
 
     # Key rotation
 

@@ -29,14 +29,24 @@ def run_workers(fieldlink: Fieldlink, *, within: int, workers: int) -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     def work() -> None:
-        for report in fieldlink.refresh_due(within=timedelta(seconds=within), stop=stop):
-            outcome = "invalid" if report.invalid else "failed" if report.error else "refreshed"
+        for report in fieldlink.refresh_due(
+            within=timedelta(seconds=within), stop=stop
+        ):
+            outcome = (
+                "invalid"
+                if report.invalid
+                else "failed"
+                if report.error
+                else "refreshed"
+            )
             with guard:
                 counts[outcome] += 1
 
     pruned = fieldlink.prune_events()
     began = time.perf_counter()
-    threads = [threading.Thread(target=work, name=f"refresh-{n}") for n in range(workers)]
+    threads = [
+        threading.Thread(target=work, name=f"refresh-{n}") for n in range(workers)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -67,5 +77,6 @@ def run_workers(fieldlink: Fieldlink, *, within: int, workers: int) -> int:
 
 def _progress(counts: Any, began: float) -> None:
     click.echo(
-        f"... {sum(counts.values())} done in {time.perf_counter() - began:.0f} s", err=True
+        f"... {sum(counts.values())} done in {time.perf_counter() - began:.0f} s",
+        err=True,
     )

@@ -15,7 +15,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -85,7 +85,9 @@ def _fieldlink(ctx: click.Context) -> Fieldlink:
     if "fieldlink" not in obj:
         from ._client import Fieldlink
 
-        instance = Fieldlink(obj.get("database_url"), sandbox_url=obj.get("sandbox_url"))
+        instance = Fieldlink(
+            obj.get("database_url"), sandbox_url=obj.get("sandbox_url")
+        )
         ctx.call_on_close(instance.close)
         obj["fieldlink"] = instance
     return obj["fieldlink"]
@@ -104,9 +106,14 @@ def _json_default(value: Any) -> Any:
 
 
 def _table(rows: Iterable[Iterable[Any]], headers: Iterable[str]) -> str:
-    cells = [list(map(str, headers))] + [["" if c is None else str(c) for c in row] for row in rows]
+    cells = [list(map(str, headers))] + [
+        ["" if c is None else str(c) for c in row] for row in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(line.rstrip() for line in lines)
 
@@ -196,12 +203,21 @@ def providers(as_json: bool) -> None:
         )
         return
     rows = [
-        (p.info.id, p.info.name, p.info.version, p.info.auth_kind.value, ", ".join(p.info.resource_kinds))
+        (
+            p.info.id,
+            p.info.name,
+            p.info.version,
+            p.info.auth_kind.value,
+            ", ".join(p.info.resource_kinds),
+        )
         for p in loaded
     ]
     click.echo(_table(rows, ("id", "name", "version", "auth", "resources")))
     for failure in failures:
-        click.echo(f"left out: {failure.name} ({failure.distribution}): {failure.reason}", err=True)
+        click.echo(
+            f"left out: {failure.name} ({failure.distribution}): {failure.reason}",
+            err=True,
+        )
 
 
 @cli.command()
@@ -221,12 +237,16 @@ def validate(ctx: click.Context, provider: str, file: Any, as_json: bool) -> Non
     try:
         payload = json.load(file)
     except json.JSONDecodeError as error:
-        raise click.BadParameter(f"not JSON: {error.msg} at line {error.lineno}", param_hint="FILE") from None
+        raise click.BadParameter(
+            f"not JSON: {error.msg} at line {error.lineno}", param_hint="FILE"
+        ) from None
     registry = PluginRegistry()
     registry.load_entry_points()
     issues = registry.provider(provider).schema.issues(payload)
     if as_json:
-        _print_json({"valid": not issues, "issues": [issue.as_dict() for issue in issues]})
+        _print_json(
+            {"valid": not issues, "issues": [issue.as_dict() for issue in issues]}
+        )
     elif issues:
         for issue in issues:
             click.echo(f"{issue.path}: {issue.message}", err=True)
@@ -310,7 +330,9 @@ def apps() -> None:
 
 @apps.command("add")
 @click.argument("provider")
-@click.option("--environment", help="Provider environment [default: the provider's first].")
+@click.option(
+    "--environment", help="Provider environment [default: the provider's first]."
+)
 @click.option(
     "--field",
     "fields",
@@ -320,7 +342,9 @@ def apps() -> None:
 )
 @click.pass_context
 @handle_errors
-def apps_add(ctx: click.Context, provider: str, environment: str | None, fields: tuple[str, ...]) -> None:
+def apps_add(
+    ctx: click.Context, provider: str, environment: str | None, fields: tuple[str, ...]
+) -> None:
     """Register your app at PROVIDER (client id, secret, keys)."""
     fieldlink = _fieldlink(ctx)
     loaded = fieldlink.provider(provider)
@@ -330,7 +354,9 @@ def apps_add(ctx: click.Context, provider: str, environment: str | None, fields:
     for item in fields:
         name, separator, value = item.partition("=")
         if not separator:
-            raise click.BadParameter(f"{item!r} must be NAME=VALUE", param_hint="--field")
+            raise click.BadParameter(
+                f"{item!r} must be NAME=VALUE", param_hint="--field"
+            )
         values[name] = value
     for name in sorted(schema.app_fields - set(values)):
         values[name] = click.prompt(name, hide_input=name in schema.secret_fields)
@@ -348,11 +374,29 @@ def apps_list(ctx: click.Context, as_json: bool) -> None:
     rows: list[dict[str, Any]] = []
     for app in fieldlink.apps():
         schema = fieldlink.provider(app.provider).schema
-        rows.append({"provider": app.provider, "environment": app.environment, "fields": schema.mask(app.fields)})
+        rows.append(
+            {
+                "provider": app.provider,
+                "environment": app.environment,
+                "fields": schema.mask(app.fields),
+            }
+        )
     if as_json:
         _print_json(rows)
         return
-    click.echo(_table(((r["provider"], r["environment"], ", ".join(f"{k}={v}" for k, v in r["fields"].items())) for r in rows), ("provider", "environment", "fields")))
+    click.echo(
+        _table(
+            (
+                (
+                    r["provider"],
+                    r["environment"],
+                    ", ".join(f"{k}={v}" for k, v in r["fields"].items()),
+                )
+                for r in rows
+            ),
+            ("provider", "environment", "fields"),
+        )
+    )
 
 
 @apps.command("delete")
@@ -373,8 +417,12 @@ def apps_delete(ctx: click.Context, provider: str, environment: str) -> None:
 
 @cli.command()
 @click.argument("provider")
-@click.option("--user", "user_id", required=True, help="Your application's id for the user.")
-@click.option("--environment", help="Provider environment [default: the provider's first].")
+@click.option(
+    "--user", "user_id", required=True, help="Your application's id for the user."
+)
+@click.option(
+    "--environment", help="Provider environment [default: the provider's first]."
+)
 @click.option(
     "--port",
     default=DEFAULT_CALLBACK_PORT,
@@ -383,7 +431,9 @@ def apps_delete(ctx: click.Context, provider: str, environment: str) -> None:
     help="Port of the local callback listener on 127.0.0.1; register "
     "http://127.0.0.1:PORT/callback at the provider.",
 )
-@click.option("--no-browser", is_flag=True, help="Print the URL instead of opening a browser.")
+@click.option(
+    "--no-browser", is_flag=True, help="Print the URL instead of opening a browser."
+)
 @click.option(
     "--timeout",
     default=600,
@@ -393,13 +443,26 @@ def apps_delete(ctx: click.Context, provider: str, environment: str) -> None:
 )
 @click.pass_context
 @handle_errors
-def connect(ctx: click.Context, provider: str, user_id: str, environment: str | None, port: int, no_browser: bool, timeout: int) -> None:
+def connect(
+    ctx: click.Context,
+    provider: str,
+    user_id: str,
+    environment: str | None,
+    port: int,
+    no_browser: bool,
+    timeout: int,
+) -> None:
     """Connect USER's account at PROVIDER and store the credential."""
     from ._callback import CallbackListener
 
     fieldlink = _fieldlink(ctx)
     with CallbackListener(port) as listener:
-        start = fieldlink.start_auth(user_id, provider, redirect_uri=listener.redirect_uri, environment=environment)
+        start = fieldlink.start_auth(
+            user_id,
+            provider,
+            redirect_uri=listener.redirect_uri,
+            environment=environment,
+        )
         if start.form is not None and fieldlink.in_sandbox:
             click.echo("Answering the form with the sandbox grower's login.", err=True)
             params = {"state": start.state, **fieldlink.sandbox_login(provider)}
@@ -463,8 +526,19 @@ def credentials_list(ctx: click.Context, user_id: str | None, as_json: bool) -> 
     if as_json:
         _print_json([_credential_json(fieldlink, c) for c in found])
         return
-    rows = ((c.user_id, c.provider, c.environment, c.status.value, c.expires_at and c.expires_at.isoformat(timespec="seconds")) for c in found)
-    click.echo(_table(rows, ("user", "provider", "environment", "status", "token expires")))
+    rows = (
+        (
+            c.user_id,
+            c.provider,
+            c.environment,
+            c.status.value,
+            c.expires_at and c.expires_at.isoformat(timespec="seconds"),
+        )
+        for c in found
+    )
+    click.echo(
+        _table(rows, ("user", "provider", "environment", "status", "token expires"))
+    )
 
 
 @credentials.command("show")
@@ -473,7 +547,9 @@ def credentials_list(ctx: click.Context, user_id: str | None, as_json: bool) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handle_errors
-def credentials_show(ctx: click.Context, user_id: str, provider: str, as_json: bool) -> None:
+def credentials_show(
+    ctx: click.Context, user_id: str, provider: str, as_json: bool
+) -> None:
     """Show one credential, secrets masked."""
     fieldlink = _fieldlink(ctx)
     shown = _credential_json(fieldlink, fieldlink.credential(user_id, provider))
@@ -485,7 +561,9 @@ def credentials_show(ctx: click.Context, user_id: str, provider: str, as_json: b
             for name, item in value.items():
                 click.echo(f"payload.{name}: {item}")
         else:
-            click.echo(f"{key}: {_json_default(value) if isinstance(value, datetime) else value}")
+            click.echo(
+                f"{key}: {_json_default(value) if isinstance(value, datetime) else value}"
+            )
 
 
 @credentials.command("delete")
@@ -494,7 +572,9 @@ def credentials_show(ctx: click.Context, user_id: str, provider: str, as_json: b
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 @handle_errors
-def credentials_delete(ctx: click.Context, user_id: str, provider: str, yes: bool) -> None:
+def credentials_delete(
+    ctx: click.Context, user_id: str, provider: str, yes: bool
+) -> None:
     """Delete USER_ID's PROVIDER credential and its events."""
     from .models import CredentialStatus
 
@@ -531,17 +611,31 @@ def credentials_delete(ctx: click.Context, user_id: str, provider: str, yes: boo
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @handle_errors
-def credentials_events(ctx: click.Context, user_id: str, provider: str, limit: int, as_json: bool) -> None:
+def credentials_events(
+    ctx: click.Context, user_id: str, provider: str, limit: int, as_json: bool
+) -> None:
     """Show a credential's event log, newest first."""
     events = _fieldlink(ctx).events(user_id, provider, limit=limit)
     if as_json:
-        _print_json([
-            {"id": e.id, "credential_id": e.credential_id, "kind": e.kind, "created_at": e.created_at,
-             "status_code": e.status_code, "message": e.message, "details": dict(e.details)}
-            for e in events
-        ])
+        _print_json(
+            [
+                {
+                    "id": e.id,
+                    "credential_id": e.credential_id,
+                    "kind": e.kind,
+                    "created_at": e.created_at,
+                    "status_code": e.status_code,
+                    "message": e.message,
+                    "details": dict(e.details),
+                }
+                for e in events
+            ]
+        )
         return
-    rows = ((e.created_at.isoformat(timespec="seconds"), e.kind, e.status_code, e.message) for e in events)
+    rows = (
+        (e.created_at.isoformat(timespec="seconds"), e.kind, e.status_code, e.message)
+        for e in events
+    )
     click.echo(_table(rows, ("when", "event", "status", "message")))
 
 
@@ -559,16 +653,22 @@ def _named_kind(
 
 @cli.command()
 @click.argument("provider")
-@click.option("--user", "user_id", required=True, help="Your application's id for the user.")
+@click.option(
+    "--user", "user_id", required=True, help="Your application's id for the user."
+)
 @click.option(
     "--kind",
     callback=_named_kind,
     help="Resource kind [default: every kind the provider lists].",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the resources as JSON lines.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the resources as JSON lines."
+)
 @click.pass_context
 @handle_errors
-def resources(ctx: click.Context, provider: str, user_id: str, kind: str | None, as_json: bool) -> None:
+def resources(
+    ctx: click.Context, provider: str, user_id: str, kind: str | None, as_json: bool
+) -> None:
     """List USER's resources at PROVIDER; progress goes to standard error."""
     fieldlink = _fieldlink(ctx)
     kinds = [kind] if kind else list(fieldlink.provider(provider).info.resource_kinds)
@@ -578,7 +678,18 @@ def resources(ctx: click.Context, provider: str, user_id: str, kind: str | None,
         for resource in fieldlink.iter_resources(user_id, provider, each):
             counts[each] += 1
             if as_json:
-                click.echo(json.dumps({"kind": resource.kind, "id": resource.id, "name": resource.name, "parent_id": resource.parent_id, "data": dict(resource.data)}, default=_json_default))
+                click.echo(
+                    json.dumps(
+                        {
+                            "kind": resource.kind,
+                            "id": resource.id,
+                            "name": resource.name,
+                            "parent_id": resource.parent_id,
+                            "data": dict(resource.data),
+                        },
+                        default=_json_default,
+                    )
+                )
             else:
                 click.echo(f"{resource.kind}\t{resource.id}\t{resource.name or ''}")
             if counts[each] % 100 == 0:
@@ -589,7 +700,9 @@ def resources(ctx: click.Context, provider: str, user_id: str, kind: str | None,
 @cli.command()
 @click.argument("provider", required=False)
 @click.option("--user", "user_id", help="Your application's id for the user.")
-@click.option("--due", is_flag=True, help="Refresh every credential that is due, then stop.")
+@click.option(
+    "--due", is_flag=True, help="Refresh every credential that is due, then stop."
+)
 @click.option(
     "--within",
     default=900,
@@ -607,7 +720,12 @@ def resources(ctx: click.Context, provider: str, user_id: str, kind: str | None,
 @click.pass_context
 @handle_errors
 def refresh(
-    ctx: click.Context, provider: str | None, user_id: str | None, due: bool, within: int, workers: int
+    ctx: click.Context,
+    provider: str | None,
+    user_id: str | None,
+    due: bool,
+    within: int,
+    workers: int,
 ) -> None:
     """Refresh USER's PROVIDER token now, or with --due every credential that needs it.
 
@@ -618,14 +736,20 @@ def refresh(
     fieldlink = _fieldlink(ctx)
     if due:
         if provider or user_id:
-            raise click.UsageError("--due refreshes every credential; leave out PROVIDER and --user")
+            raise click.UsageError(
+                "--due refreshes every credential; leave out PROVIDER and --user"
+            )
         from ._worker import run_workers
 
         sys.exit(run_workers(fieldlink, within=within, workers=workers))
     if not provider or not user_id:
         raise click.UsageError("name PROVIDER and --user, or use --due")
     credential = fieldlink.refresh(user_id, provider)
-    expiry = credential.expires_at.isoformat(timespec="seconds") if credential.expires_at else "never"
+    expiry = (
+        credential.expires_at.isoformat(timespec="seconds")
+        if credential.expires_at
+        else "never"
+    )
     click.echo(f"refreshed; the access token expires {expiry}")
 
 
@@ -638,7 +762,9 @@ def keys() -> None:
 
 
 @keys.command("generate")
-@click.argument("output", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.argument(
+    "output", type=click.Path(dir_okay=False, writable=True, path_type=Path)
+)
 def keys_generate(output: Path) -> None:
     """Write a new key to OUTPUT, readable by you only.
 
@@ -685,7 +811,9 @@ def keys_rotate(ctx: click.Context) -> None:
         key_file,
     )
 
-    using_key_file = not os.environ.get(SECRET_KEY_ENV) and not ctx.obj.get("database_url")
+    using_key_file = not os.environ.get(SECRET_KEY_ENV) and not ctx.obj.get(
+        "database_url"
+    )
     if using_key_file:
         begin_key_file_rotation(key_file())
     store = _fieldlink(ctx).store
@@ -727,7 +855,9 @@ def sandbox(ctx: click.Context, port: int, size: int) -> None:
     emulators = build_emulators(fieldlink.registry, {"size": size})
     running = serve(mount(emulators), port=port)
     click.echo(f"serving {len(emulators)} emulators at {running.url}/<provider id>")
-    click.echo(f"point fieldlink at them with: export FIELDLINK_SANDBOX_URL={running.url}")
+    click.echo(
+        f"point fieldlink at them with: export FIELDLINK_SANDBOX_URL={running.url}"
+    )
     try:
         running.thread.join()
     except KeyboardInterrupt:
@@ -742,7 +872,11 @@ def sandbox(ctx: click.Context, port: int, size: int) -> None:
     type=SIZE,
     help="Resources seeded per list.",
 )
-@click.option("--database-url", "demo_database", help="Store to use [default: a throwaway SQLite file].")
+@click.option(
+    "--database-url",
+    "demo_database",
+    help="Store to use [default: a throwaway SQLite file].",
+)
 def demo(size: int, demo_database: str | None) -> None:
     """Connect a demo grower to every installed provider's emulator and list the data."""
     from ._demo import run_demo

@@ -168,7 +168,9 @@ class CredentialNotFound(FieldlinkError, LookupError):
 class CredentialInvalid(FieldlinkError):
     """The stored credential was marked invalid earlier; the user must connect again."""
 
-    def __init__(self, message: str, *, provider: str | None = None, reason: str = "") -> None:
+    def __init__(
+        self, message: str, *, provider: str | None = None, reason: str = ""
+    ) -> None:
         super().__init__(message, provider=provider)
         self.reason = reason
 
@@ -183,4 +185,3 @@ class DecryptionError(StoreError):
 
 class PluginError(FieldlinkError):
     """A plugin broke its contract with the core while running."""
-

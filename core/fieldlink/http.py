@@ -49,9 +49,22 @@ USER_AGENT = f"fieldlink/{__version__}"
 #: Query parameters whose values never reach a log line.
 SECRET_PARAMS = frozenset(
     {
-        "access_token", "api_key", "apikey", "client_assertion", "client_secret",
-        "code", "code_verifier", "id_token", "key", "password", "refresh_token",
-        "secret", "signature", "state", "token", "x-amz-signature",
+        "access_token",
+        "api_key",
+        "apikey",
+        "client_assertion",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "id_token",
+        "key",
+        "password",
+        "refresh_token",
+        "secret",
+        "signature",
+        "state",
+        "token",
+        "x-amz-signature",
     }
 )
 
@@ -140,7 +153,8 @@ class HttpClient:
         session: requests.Session,
         provider: str,
         *,
-        auth: Callable[[requests.PreparedRequest], requests.PreparedRequest] | None = None,
+        auth: Callable[[requests.PreparedRequest], requests.PreparedRequest]
+        | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         on_response: ResponseObserver | None = None,
     ) -> None:
@@ -157,7 +171,9 @@ class HttpClient:
         if self.auth is not None:
             kwargs.setdefault("auth", self.auth)
         try:
-            prepared = requests.Request(method, url, params=kwargs.get("params")).prepare()
+            prepared = requests.Request(
+                method, url, params=kwargs.get("params")
+            ).prepare()
             shown = redact_url(prepared.url or url)
             response = self.session.request(method, url, **kwargs)
         except (
@@ -181,7 +197,9 @@ class HttpClient:
                 f"cannot reach {self.provider} at {shown}", provider=self.provider
             ) from None
 
-        logger.debug("%s %s %s -> %s", self.provider, method, shown, response.status_code)
+        logger.debug(
+            "%s %s %s -> %s", self.provider, method, shown, response.status_code
+        )
         if self.on_response is not None:
             self.on_response(method, shown, response.status_code)
         if response.status_code in RETRY_STATUSES:
@@ -242,4 +260,3 @@ def iter_pages(
                 provider=provider,
             )
         seen.add(cursor)
-

@@ -42,7 +42,7 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return dict(value or {})
 
 
-class AuthKind(str, enum.Enum):
+class AuthKind(enum.StrEnum):
     """How a provider's users connect."""
 
     #: A redirect to the provider's consent page, then an authorisation code.
@@ -53,7 +53,7 @@ class AuthKind(str, enum.Enum):
     PASSWORD = "password"
 
 
-class CredentialStatus(str, enum.Enum):
+class CredentialStatus(enum.StrEnum):
     """Where a stored credential stands."""
 
     #: Usable: tokens are refreshed as needed.
@@ -79,7 +79,9 @@ class ProviderInfo:
     #: The oldest fieldlink core this plugin works with, as a version string.
     min_core_version: str
     #: ``{kind: parent kind}`` for resources listed per parent (fields of a farm...).
-    resource_parents: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    resource_parents: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_frozen_mapping
+    )
     #: True when each refresh returns a new refresh token and may retire the old one;
     #: None when the provider does not say.
     rotates_refresh_tokens: bool | None = None
@@ -208,7 +210,9 @@ class Resource:
     id: str
     name: str | None = None
     parent_id: str | None = None
-    data: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, repr=False)
+    data: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_mapping, repr=False
+    )
 
 
 @attrs.frozen

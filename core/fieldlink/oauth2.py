@@ -29,7 +29,6 @@ from .errors import (
     ProviderError,
 )
 from .models import (
-    _strings,
     AuthRequest,
     AuthResult,
     AuthSession,
@@ -37,6 +36,7 @@ from .models import (
     Grant,
     ProviderInfo,
     Redirect,
+    _strings,
 )
 
 if TYPE_CHECKING:
@@ -185,7 +185,9 @@ def parse_token_response(
     now = now or datetime.now(UTC)
 
     refresh_token = body.get("refresh_token")
-    if refresh_token is not None and (not isinstance(refresh_token, str) or not refresh_token):
+    if refresh_token is not None and (
+        not isinstance(refresh_token, str) or not refresh_token
+    ):
         raise ProviderError(
             f"{provider}'s token response has an unusable refresh_token; nothing was stored",
             provider=provider,
@@ -196,7 +198,9 @@ def parse_token_response(
     scopes = granted if granted is not None else tuple(requested_scopes)
     changed = granted is not None and set(granted) != set(requested_scopes)
     if changed:
-        logger.debug("%s granted scopes %s, asked for %s", provider, granted, requested_scopes)
+        logger.debug(
+            "%s granted scopes %s, asked for %s", provider, granted, requested_scopes
+        )
     return TokenResponse(
         access_token=access_token,
         refresh_token=refresh_token,
@@ -242,7 +246,9 @@ class OAuth2Provider:
 
     # Connecting
 
-    def scopes(self, context: ProviderContext, asked: tuple[str, ...] = ()) -> tuple[str, ...]:
+    def scopes(
+        self, context: ProviderContext, asked: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
         return tuple(asked or context.setting("scopes", self.oauth.scopes))
 
     @hookimpl
@@ -252,7 +258,9 @@ class OAuth2Provider:
         app = context.app_fields()
         extra: dict[str, str] = dict(self.oauth.authorize_params)
         if context.setting("pkce", self.oauth.pkce):
-            extra.update(code_challenge=request.code_challenge, code_challenge_method="S256")
+            extra.update(
+                code_challenge=request.code_challenge, code_challenge_method="S256"
+            )
         url = prepare_grant_uri(
             context.endpoint("authorize_url"),
             app[self.oauth.client_id_field],
@@ -318,9 +326,13 @@ class OAuth2Provider:
     # Keeping tokens alive
 
     @hookimpl
-    def refresh_credentials(self, context: ProviderContext, credential: Credential) -> Grant:
+    def refresh_credentials(
+        self, context: ProviderContext, credential: Credential
+    ) -> Grant:
         payload = dict(credential.payload)
-        form: dict[str, Any] = {"refresh_token": payload[self.oauth.refresh_token_field]}
+        form: dict[str, Any] = {
+            "refresh_token": payload[self.oauth.refresh_token_field]
+        }
         if self.oauth.refresh_sends_scope and credential.scopes:
             form["scope"] = " ".join(credential.scopes)
         tokens = self.token_request(
@@ -365,7 +377,9 @@ class OAuth2Provider:
             sent_secrets=(client_secret, form.get("refresh_token"), form.get("code")),
             # An error at the code exchange refuses a connection, not a credential.
             revoking_errors=(
-                self.oauth.revoking_errors if grant_type == "refresh_token" else frozenset()
+                self.oauth.revoking_errors
+                if grant_type == "refresh_token"
+                else frozenset()
             ),
         )
 

@@ -45,9 +45,15 @@ def canary(kind: str) -> str:
     return f"{CANARY}-{kind}-{secrets.token_urlsafe(12)}"
 
 
-def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=dict(headers or {}),
-                    content_type="application/json")
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        json.dumps(body),
+        status=status,
+        headers=dict(headers or {}),
+        content_type="application/json",
+    )
 
 
 @attrs.define
@@ -201,7 +207,9 @@ class BaseEmulator:
     @staticmethod
     def _redirect(uri: str, **params: str | None) -> Response:
         parts = urlsplit(uri)
-        query = parse_qsl(parts.query) + [(k, v) for k, v in params.items() if v is not None]
+        query = parse_qsl(parts.query) + [
+            (k, v) for k, v in params.items() if v is not None
+        ]
         location = urlunsplit(parts._replace(query=urlencode(query)))
         return Response(status=302, headers={"Location": location})
 
@@ -257,7 +265,9 @@ class OAuthEmulator(BaseEmulator):
             Rule(self.token_path, endpoint="token", methods=["POST"]),
         ]
         if self.revoke_path:
-            rules.append(Rule(self.revoke_path, endpoint="revoke_token", methods=["POST"]))
+            rules.append(
+                Rule(self.revoke_path, endpoint="revoke_token", methods=["POST"])
+            )
         return rules
 
     def endpoints(self, base_url: str) -> dict[str, str]:
@@ -278,8 +288,12 @@ class OAuthEmulator(BaseEmulator):
 
     # Controls for tests
 
-    def fail_next_token_request(self, status: int, body: str | Mapping[str, Any],
-                                content_type: str = "application/json") -> None:
+    def fail_next_token_request(
+        self,
+        status: int,
+        body: str | Mapping[str, Any],
+        content_type: str = "application/json",
+    ) -> None:
         text = body if isinstance(body, str) else json.dumps(body)
         with self.lock:
             self.token_faults.append(TokenFault(status, text, content_type))
@@ -311,14 +325,23 @@ class OAuthEmulator(BaseEmulator):
             if params.get(name) != value:
                 return Response(f"{name} must be {value}", status=400)
         if self.pkce == "required" and not params.get("code_challenge"):
-            return self._redirect(redirect_uri, error="invalid_request", state=params.get("state"))
-        if params.get("code_challenge") and params.get("code_challenge_method") != "S256":
-            return self._redirect(redirect_uri, error="invalid_request", state=params.get("state"))
+            return self._redirect(
+                redirect_uri, error="invalid_request", state=params.get("state")
+            )
+        if (
+            params.get("code_challenge")
+            and params.get("code_challenge_method") != "S256"
+        ):
+            return self._redirect(
+                redirect_uri, error="invalid_request", state=params.get("state")
+            )
 
         if request.method == "GET":
             return self.consent_page(request, params)
         if params.get("decision") != "allow":
-            return self._redirect(redirect_uri, error="access_denied", state=params.get("state"))
+            return self._redirect(
+                redirect_uri, error="access_denied", state=params.get("state")
+            )
         code = secrets.token_urlsafe(16)
         with self.lock:
             self.codes[code] = _Code(
@@ -337,12 +360,18 @@ class OAuthEmulator(BaseEmulator):
         with self.lock:
             if self.token_faults:
                 fault = self.token_faults.pop(0)
-                return Response(fault.body, status=fault.status, content_type=fault.content_type)
+                return Response(
+                    fault.body, status=fault.status, content_type=fault.content_type
+                )
         body = self._token_body(request)
         if body is None:
-            return self._oauth_error("invalid_request", f"the body must be {self.body_format}", 400)
+            return self._oauth_error(
+                "invalid_request", f"the body must be {self.body_format}", 400
+            )
         if not self._client_authenticated(request, body):
-            return self._oauth_error("invalid_client", "client authentication failed", 401)
+            return self._oauth_error(
+                "invalid_client", "client authentication failed", 401
+            )
         grant_type = body.get("grant_type")
         with self.lock:
             if grant_type == "authorization_code":
@@ -356,7 +385,9 @@ class OAuthEmulator(BaseEmulator):
         """RFC 7009: the token stops working; unknown tokens are no error."""
         body = self._token_body(request)
         if body is None or not self._client_authenticated(request, body):
-            return self._oauth_error("invalid_client", "client authentication failed", 401)
+            return self._oauth_error(
+                "invalid_client", "client authentication failed", 401
+            )
         presented = body.get("token", "")
         with self.lock:
             if presented in self.refresh_tokens:
@@ -378,7 +409,10 @@ class OAuthEmulator(BaseEmulator):
             auth = request.authorization
             if auth is None or auth.type != "basic" or "client_secret" in body:
                 return False
-            return (auth.username, auth.password) == (self.client_id, self.client_secret)
+            return (auth.username, auth.password) == (
+                self.client_id,
+                self.client_secret,
+            )
         return (body.get("client_id"), body.get("client_secret")) == (
             self.client_id,
             self.client_secret,
@@ -387,15 +421,21 @@ class OAuthEmulator(BaseEmulator):
     def _exchange_code(self, body: Mapping[str, str]) -> Response:
         code = self.codes.get(body.get("code", ""))
         if code is None or code.used or code.expires_at < time.time():
-            return self._oauth_error("invalid_grant", "the code is unknown, used or expired", 400)
+            return self._oauth_error(
+                "invalid_grant", "the code is unknown, used or expired", 400
+            )
         code.used = True
         if body.get("redirect_uri") != code.redirect_uri:
-            return self._oauth_error("invalid_grant", "redirect_uri does not match", 400)
+            return self._oauth_error(
+                "invalid_grant", "redirect_uri does not match", 400
+            )
         if code.challenge is not None:
             verifier = body.get("code_verifier", "")
             digest = hashlib.sha256(verifier.encode()).digest()
             if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != code.challenge:
-                return self._oauth_error("invalid_grant", "PKCE verification failed", 400)
+                return self._oauth_error(
+                    "invalid_grant", "PKCE verification failed", 400
+                )
         return self._issue(code.account, code.client_id, code.scope)
 
     def _refresh(self, body: Mapping[str, str]) -> Response:
@@ -408,24 +448,39 @@ class OAuthEmulator(BaseEmulator):
             or (token.expires_at is not None and token.expires_at < moment)
             or (token.retired_at is not None and token.retired_at <= moment)
         ):
-            return self._oauth_error("invalid_grant", "the refresh token is invalid", 400)
+            return self._oauth_error(
+                "invalid_grant", "the refresh token is invalid", 400
+            )
         self.refreshes += 1
         if self.rotation == "none":
-            return self._issue(token.account, token.client_id, token.scope, refresh_token=presented)
+            return self._issue(
+                token.account, token.client_id, token.scope, refresh_token=presented
+            )
         grace = self.rotation_grace if self.rotation == "rotate" else 0.0
-        token.retired_at = moment + grace if token.retired_at is None else token.retired_at
+        token.retired_at = (
+            moment + grace if token.retired_at is None else token.retired_at
+        )
         return self._issue(token.account, token.client_id, token.scope)
 
-    def _issue(self, account: str, client_id: str, scope: str,
-               refresh_token: str | None = None) -> Response:
+    def _issue(
+        self, account: str, client_id: str, scope: str, refresh_token: str | None = None
+    ) -> Response:
         access = canary(f"{self.provider}-access")
-        self.access_tokens[access] = _AccessToken(account, client_id, time.time() + self.access_lifetime)
+        self.access_tokens[access] = _AccessToken(
+            account, client_id, time.time() + self.access_lifetime
+        )
         if refresh_token is None and (
             self.refresh_scope is None or self.refresh_scope in scope.split()
         ):
             refresh_token = canary(f"{self.provider}-refresh")
-            expires = None if self.refresh_lifetime is None else time.time() + self.refresh_lifetime
-            self.refresh_tokens[refresh_token] = _RefreshToken(account, client_id, scope, expires)
+            expires = (
+                None
+                if self.refresh_lifetime is None
+                else time.time() + self.refresh_lifetime
+            )
+            self.refresh_tokens[refresh_token] = _RefreshToken(
+                account, client_id, scope, expires
+            )
         body = {
             "access_token": access,
             "token_type": "Bearer",
@@ -452,8 +507,12 @@ class OAuthEmulator(BaseEmulator):
         if not header.startswith("Bearer "):
             return None
         with self.lock:
-            token = self.access_tokens.get(header[len("Bearer "):])
-            if token is None or token.expires_at < time.time() or token.account in self.revoked_accounts:
+            token = self.access_tokens.get(header[len("Bearer ") :])
+            if (
+                token is None
+                or token.expires_at < time.time()
+                or token.account in self.revoked_accounts
+            ):
                 return None
             return token.account
 
@@ -485,11 +544,15 @@ class RunningEmulator:
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 return None
 
-        self.server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+        self.server = make_server(
+            host, port, app, threaded=True, request_handler=QuietHandler
+        )
         self.url = f"http://{host}:{self.server.server_port}"
         # A short poll interval makes stop() quick: tests start and stop many servers.
         self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
         )
         self.thread.start()
 
@@ -514,7 +577,9 @@ def mount(emulators: Mapping[str, Any]) -> Any:
     """One WSGI app serving each emulator under ``/<provider id>``."""
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-    return DispatcherMiddleware(NotFound(), {f"/{pid}": app for pid, app in emulators.items()})
+    return DispatcherMiddleware(
+        NotFound(), {f"/{pid}": app for pid, app in emulators.items()}
+    )
 
 
 def build_emulators(
@@ -523,13 +588,17 @@ def build_emulators(
     """An emulator for every loaded provider that ships one."""
     emulators = {}
     for provider_id in registry.providers:
-        emulator = registry.call(provider_id, "sandbox_emulator", settings=dict(settings or {}))
+        emulator = registry.call(
+            provider_id, "sandbox_emulator", settings=dict(settings or {})
+        )
         if emulator is not None:
             emulators[provider_id] = emulator
     return emulators
 
 
-def sandbox_endpoints(registry: PluginRegistry, provider_id: str, base_url: str) -> dict[str, str]:
+def sandbox_endpoints(
+    registry: PluginRegistry, provider_id: str, base_url: str
+) -> dict[str, str]:
     """The endpoints of ``provider_id`` when its emulator is mounted under ``base_url``."""
     emulator = registry.call(provider_id, "sandbox_emulator", settings={"size": 0})
     if emulator is None:
@@ -569,7 +638,9 @@ class SandboxClient:
 
             http = HttpClient(make_session(retries=0), provider_id)
             response = http.get(f"{self.url}/{provider_id}/_sandbox/{what}")
-            self._answers[key] = http.json(response, what=f"the sandbox's {what} fields")
+            self._answers[key] = http.json(
+                response, what=f"the sandbox's {what} fields"
+            )
         return dict(self._answers[key])
 
 
@@ -589,7 +660,9 @@ class _FormParser(HTMLParser):
         self.buttons: dict[str, tuple[str, str]] = {}
         self._in_form = False
 
-    def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(
+        self, tag: str, attrs_list: list[tuple[str, str | None]]
+    ) -> None:
         attributes = {key: value or "" for key, value in attrs_list}
         if tag == "form" and self.action is None:
             self.action = attributes.get("action", "")
@@ -597,14 +670,19 @@ class _FormParser(HTMLParser):
         elif tag == "input" and self._in_form and attributes.get("name"):
             self.fields.append((attributes["name"], attributes.get("value", "")))
         elif tag == "button" and self._in_form and attributes.get("name"):
-            self.buttons[attributes.get("value", "")] = (attributes["name"], attributes.get("value", ""))
+            self.buttons[attributes.get("value", "")] = (
+                attributes["name"],
+                attributes.get("value", ""),
+            )
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._in_form = False
 
 
-def drive_consent(authorize_url: str, decision: str = "allow", *, timeout: float = 10.0) -> str:
+def drive_consent(
+    authorize_url: str, decision: str = "allow", *, timeout: float = 10.0
+) -> str:
     """Open a consent page and press ``decision`` as a browser would.
 
     Follows redirects on the provider's side and returns the first URL outside it:
@@ -623,13 +701,19 @@ def drive_consent(authorize_url: str, decision: str = "allow", *, timeout: float
             response = session.get(target, timeout=timeout, allow_redirects=False)
             continue
         if response.status_code != 200:
-            raise AuthFlowError(f"the consent page answered HTTP {response.status_code}")
+            raise AuthFlowError(
+                f"the consent page answered HTTP {response.status_code}"
+            )
         parser = _FormParser()
         parser.feed(response.text)
         if parser.action is None or decision not in parser.buttons:
-            raise AuthFlowError(f"the consent page has no form with a {decision!r} button")
+            raise AuthFlowError(
+                f"the consent page has no form with a {decision!r} button"
+            )
         fields = [*parser.fields, parser.buttons[decision]]
         response = session.post(
-            urljoin(response.url, parser.action), data=fields, timeout=timeout,
+            urljoin(response.url, parser.action),
+            data=fields,
+            timeout=timeout,
             allow_redirects=False,
         )

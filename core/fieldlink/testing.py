@@ -47,7 +47,9 @@ def assert_no_canary(text: str, where: str = "text") -> None:
     """Fail when ``text`` contains a secret issued by an emulator."""
     if CANARY in text:
         start = text.index(CANARY)
-        pytest.fail(f"a secret leaked into {where}: ...{text[max(0, start - 60):start]}<secret>")
+        pytest.fail(
+            f"a secret leaked into {where}: ...{text[max(0, start - 60) : start]}<secret>"
+        )
 
 
 @attrs.define
@@ -63,8 +65,13 @@ class SandboxedProvider:
     def endpoints(self) -> dict[str, str]:
         return self.emulator.endpoints(self.running.url)
 
-    def connect(self, user_id: str = "grower-1", *, decision: str = "allow",
-                form: dict[str, str] | None = None) -> Any:
+    def connect(
+        self,
+        user_id: str = "grower-1",
+        *,
+        decision: str = "allow",
+        form: dict[str, str] | None = None,
+    ) -> Any:
         """Run the whole connection flow, as a browser would; return the Connection."""
         params = self.callback_params(user_id, decision=decision, form=form)
         connection = self.fieldlink.complete_auth(self.provider, params)
@@ -72,8 +79,13 @@ class SandboxedProvider:
             drive_consent(connection.next_step_url, decision)
         return connection
 
-    def callback_params(self, user_id: str = "grower-1", *, decision: str = "allow",
-                        form: dict[str, str] | None = None) -> dict[str, str]:
+    def callback_params(
+        self,
+        user_id: str = "grower-1",
+        *,
+        decision: str = "allow",
+        form: dict[str, str] | None = None,
+    ) -> dict[str, str]:
         """Start connecting ``user_id`` and answer as the user would; return what
         ``complete_auth`` takes: the callback's parameters, or the form's fields."""
         start = self.fieldlink.start_auth(
@@ -112,13 +124,17 @@ def sandbox(fieldlink: Any) -> Iterator[Any]:
     running: list[RunningEmulator] = []
 
     def start(provider: str, **settings: Any) -> SandboxedProvider:
-        emulator = fieldlink.registry.call(provider, "sandbox_emulator", settings=settings)
+        emulator = fieldlink.registry.call(
+            provider, "sandbox_emulator", settings=settings
+        )
         server = serve(emulator)
         running.append(server)
         fieldlink.override_endpoints(provider, emulator.endpoints(server.url))
         fieldlink.override_settings(provider, emulator.host_settings())
         for environment in fieldlink.provider(provider).info.environments:
-            fieldlink.register_app(provider, emulator.app_fields(), environment=environment)
+            fieldlink.register_app(
+                provider, emulator.app_fields(), environment=environment
+            )
         return SandboxedProvider(provider, emulator, server, fieldlink)
 
     yield start

@@ -69,7 +69,17 @@ class JohnDeere(OAuth2Provider):
         client_secret_field="clientSecret",
         environment_field="clientEnvironment",
         # The official sample's default scopes; offline_access yields the refresh token.
-        scopes=("ag1", "ag2", "ag3", "eq1", "eq2", "org1", "org2", "files", "offline_access"),
+        scopes=(
+            "ag1",
+            "ag2",
+            "ag3",
+            "eq1",
+            "eq2",
+            "org1",
+            "org2",
+            "files",
+            "offline_access",
+        ),
         default_expires_in=43200,
         refresh_sends_scope=True,
         api_headers={"Accept": MEDIA_TYPE},
@@ -83,13 +93,18 @@ class JohnDeere(OAuth2Provider):
         try:
             response = context.http.get(
                 _first_page(context.endpoint("api_base") + "/organizations"),
-                headers={"Authorization": f"Bearer {grant.access_token}", "Accept": MEDIA_TYPE},
+                headers={
+                    "Authorization": f"Bearer {grant.access_token}",
+                    "Accept": MEDIA_TYPE,
+                },
             )
             body = context.http.json(response, what="the organizations list")
         except ProviderError as error:
             # The tokens are good and must be stored; listing farms of an organisation
             # still awaiting approval will say so then.
-            logger.debug("john-deere: cannot look for organizations to approve: %s", error)
+            logger.debug(
+                "john-deere: cannot look for organizations to approve: %s", error
+            )
             return None
         for organization in body.get("values", []):
             uri = _link(organization, "connections")
@@ -136,7 +151,9 @@ class JohnDeere(OAuth2Provider):
     def sandbox_emulator(self, settings: Mapping[str, Any]) -> Any:
         from .emulator import JohnDeereEmulator
 
-        return JohnDeereEmulator(size=settings.get("size", 5), seed=settings.get("seed", 0))
+        return JohnDeereEmulator(
+            size=settings.get("size", 5), seed=settings.get("seed", 0)
+        )
 
 
 def _first_page(url: str) -> str:

@@ -40,7 +40,11 @@ class JohnDeereEmulator(OAuthEmulator):
         for number in range(1, 4):
             org_id = str(4000 + number)
             farms = [
-                {"@type": "Farm", "id": f"{org_id}-farm-{i}", "name": f"Farm {i} of org {number}"}
+                {
+                    "@type": "Farm",
+                    "id": f"{org_id}-farm-{i}",
+                    "name": f"Farm {i} of org {number}",
+                }
                 for i in range(1, max(1, size // 2) + 1)
             ]
             fields = [
@@ -48,7 +52,10 @@ class JohnDeereEmulator(OAuthEmulator):
                     "@type": "Field",
                     "id": f"{org_id}-field-{i}",
                     "name": f"Field {i}",
-                    "area": {"valueAsDouble": round(rng.uniform(5, 200), 1), "unit": "ha"},
+                    "area": {
+                        "valueAsDouble": round(rng.uniform(5, 200), 1),
+                        "unit": "ha",
+                    },
                 }
                 for i in range(1, size + 1)
             ]
@@ -67,7 +74,10 @@ class JohnDeereEmulator(OAuthEmulator):
     def routes(self) -> list[Rule]:
         return [
             Rule("/platform/organizations", endpoint="organizations"),
-            Rule("/platform/organizations/<org_id>/<any(farms, fields):kind>", endpoint="org_items"),
+            Rule(
+                "/platform/organizations/<org_id>/<any(farms, fields):kind>",
+                endpoint="org_items",
+            ),
             Rule(
                 "/connections/<client_id>/select-organizations",
                 endpoint="select_organizations",
@@ -117,7 +127,10 @@ class JohnDeereEmulator(OAuthEmulator):
                     "member": True,
                     "internal": False,
                     "links": [
-                        {"rel": "self", "uri": f"{base}/platform/organizations/{organization['id']}"},
+                        {
+                            "rel": "self",
+                            "uri": f"{base}/platform/organizations/{organization['id']}",
+                        },
                         {"rel": rel, "uri": uri},
                     ],
                 }
@@ -128,11 +141,15 @@ class JohnDeereEmulator(OAuthEmulator):
         refused = self._guard(request)
         if refused:
             return refused
-        organization = next((o for o in self.data["organizations"] if o["id"] == org_id), None)
+        organization = next(
+            (o for o in self.data["organizations"] if o["id"] == org_id), None
+        )
         if organization is None:
             return json_response({"message": "Not Found"}, 404)
         if not organization["connected"]:
-            return json_response({"message": "Forbidden: organization not connected"}, 403)
+            return json_response(
+                {"message": "Forbidden: organization not connected"}, 403
+            )
         return self._page(request, organization[kind])
 
     def _page(self, request: Request, values: list[dict[str, Any]]) -> Response:
