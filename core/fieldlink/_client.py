@@ -367,13 +367,12 @@ class Fieldlink:
     def _endpoints(self, loaded: LoadedProvider, environment: str) -> dict[str, str]:
         endpoints = dict(loaded.info.endpoints[environment])
         if self._sandbox_url:
-            endpoints.update(self._sandbox_endpoints(loaded.info.id))
-        overrides = self._endpoint_overrides.get(loaded.info.id, {})
-        endpoints.update({k: v for k, v in overrides.items() if isinstance(v, str)})
-        # Then the host's URLs for this environment alone: {"PRODUCTION": {...}}.
-        scoped = overrides.get(environment)
-        if isinstance(scoped, Mapping):
-            endpoints.update(scoped)
+            _apply_endpoints(
+                endpoints, self._sandbox_endpoints(loaded.info.id), environment
+            )
+        _apply_endpoints(
+            endpoints, self._endpoint_overrides.get(loaded.info.id, {}), environment
+        )
         return endpoints
 
     def _sandbox_endpoints(self, provider: str) -> dict[str, str]:
@@ -1068,6 +1067,17 @@ def _record_invalid(locked: Any, error: CredentialRevoked) -> None:
         message=f"{previous.value} -> invalid",
         details={"reason": error.error},
     )
+
+
+def _apply_endpoints(
+    endpoints: dict[str, str], overrides: Mapping[str, Any], environment: str
+) -> None:
+    """Plain names apply to every environment; a mapping under an environment's
+    name (``{"PRODUCTION": {...}}``) to that environment alone, and wins."""
+    endpoints.update({k: v for k, v in overrides.items() if isinstance(v, str)})
+    scoped = overrides.get(environment)
+    if isinstance(scoped, Mapping):
+        endpoints.update(scoped)
 
 
 def _with_app_secrets(

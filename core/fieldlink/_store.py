@@ -582,12 +582,6 @@ class Store:
                 t.alerts.update().where(t.alerts.c.id == alert_id).values(values)
             )
 
-    def list_alerts(self) -> list[sa.RowMapping]:
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(sa.select(t.alerts).order_by(t.alerts.c.id)).mappings()
-            )
-
     # Key rotation
 
     _ENCRYPTED = (

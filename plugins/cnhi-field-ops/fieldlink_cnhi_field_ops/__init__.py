@@ -61,7 +61,7 @@ INFO = ProviderInfo(
         "https://api-data.cnh.com/ in STAGE, as CNH's two FieldOps token pages show; "
         "third-party code suggests https://api-data.cnh.com/ and "
         "https://stg.api-data.cnh.com/. Change one with endpoints="
-        "{'cnhi-field-ops': {'PRODUCTION:audience': ...}}.",
+        "{'cnhi-field-ops': {'PRODUCTION': {'audience': ...}}}.",
         "Lists are read as numbered pages (page from 0, pageSize 100, items and "
         "totalPages in the body), which CNH does not document; change them with the "
         "settings page_param, page_size_param, page_size and first_page. A page "

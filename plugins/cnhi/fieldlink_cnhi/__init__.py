@@ -36,8 +36,8 @@ def common_notes(provider_id: str) -> tuple[str, ...]:
         "invalid_grant, which marks the credential invalid.",
         "The staging identity host is spelt stg.identity.cnhind.com here; one CNH "
         "sample spells it stg-identity.cnhind.com. Override one environment's URLs "
-        f"with endpoints={{'{provider_id}': {{'STAGE:token_url': ...}}}}; a plain "
-        "name overrides both environments.",
+        f"with endpoints={{'{provider_id}': {{'STAGE': {{'token_url': ...}}}}}}; a "
+        "plain name overrides both environments.",
         "The Auth0 connection is PROD-ADFS-CONN in PRODUCTION and STG-ADFS-CONN in "
         "STAGE (unconfirmed); change it with "
         f"settings={{'{provider_id}': {{'connection': {{'STAGE': ...}}}}}}.",

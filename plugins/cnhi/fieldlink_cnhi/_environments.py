@@ -1,19 +1,16 @@
-"""CNH's two environments, and how a context is narrowed to one of them.
+"""CNH's two environments.
 
 CNH runs STAGE and PRODUCTION on different identity tenants and API hosts, with
 separate clients and subscription keys (reference: providers.md section 3). A host
-overrides URLs with ``Fieldlink(endpoints=...)``; a plain name (``token_url``)
-applies to both environments, and a name prefixed with one environment
-(``STAGE:token_url``) to that environment only. The staging identity host, for
-one, is spelt two ways in CNH's samples, and only STAGE should follow the fix.
+overrides one environment's URLs with ``Fieldlink(endpoints={"cnhi": {"STAGE":
+{...}}})``: the staging identity host, for one, is spelt two ways in CNH's samples,
+and only STAGE should follow the fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-
-import attrs
 
 if TYPE_CHECKING:
     from fieldlink import ProviderContext
@@ -44,22 +41,6 @@ def endpoints(environment: str, *, api_base: str, audience: str) -> dict[str, st
         "api_base": api_base,
         "audience": audience,
     }
-
-
-def for_environment(context: ProviderContext) -> ProviderContext:
-    """``context`` with the endpoints of its own environment resolved.
-
-    Names prefixed with the context's environment replace the plain ones; names
-    prefixed with another environment are left out.
-    """
-    prefix = f"{context.environment}:"
-    resolved = {name: url for name, url in context.endpoints.items() if ":" not in name}
-    resolved.update(
-        (name.removeprefix(prefix), url)
-        for name, url in context.endpoints.items()
-        if name.startswith(prefix)
-    )
-    return attrs.evolve(context, endpoints=resolved)
 
 
 def connection(context: ProviderContext) -> str:

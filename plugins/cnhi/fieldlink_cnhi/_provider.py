@@ -18,7 +18,7 @@ from fieldlink.errors import ConfigurationError, OAuthError, ProviderError
 from fieldlink.models import Grant, Page, ProviderInfo, Redirect, Resource
 from fieldlink.oauth2 import CLIENT_SECRET_POST, OAuth2Provider, OAuth2Settings
 
-from ._environments import STAGE, connection, for_environment
+from ._environments import STAGE, connection
 from ._errors import WrongEnvironment
 
 if TYPE_CHECKING:
@@ -76,7 +76,6 @@ class CNHProvider(OAuth2Provider):
 
     @hookimpl
     def start_auth(self, context: ProviderContext, request: AuthRequest) -> Redirect:
-        context = for_environment(context)
         redirect = super().start_auth(context, request)
         # Auth0 needs the API's audience, and the login connection of the tenant.
         extra = {
@@ -105,7 +104,6 @@ class CNHProvider(OAuth2Provider):
     ) -> TokenResponse:
         """The generic token request, at this environment's tenant; a client the
         tenant does not know is a credential of the other environment."""
-        context = for_environment(context)
         try:
             return super().token_request(
                 context, client_id, client_secret, grant_type, form, requested=requested
@@ -124,7 +122,6 @@ class CNHProvider(OAuth2Provider):
     ) -> bool | None:
         """Revoke the refresh token: CNH takes JSON ``client_id``, ``client_secret``
         and ``token`` at ``/oauth/revoke`` [3rd-party]."""
-        context = for_environment(context)
         url = context.endpoints.get("revoke_url")
         if not url:
             return None
@@ -158,7 +155,6 @@ class CNHProvider(OAuth2Provider):
         parent: str | None,
         cursor: str | None,
     ) -> Page:
-        context = for_environment(context)
         url = context.endpoint("api_base") + self._path(context, kind, parent)
         url, query = self.paging.request(context, url, cursor)
 

@@ -309,8 +309,8 @@ class CNHTenant(OAuthEmulator):
 class CNHEmulator(BaseEmulator):
     """CNH's STAGE and PRODUCTION side by side, under ``/stage`` and ``/production``.
 
-    ``endpoints()`` names each environment's URLs with its prefix
-    (``STAGE:token_url``), which the plugins resolve per environment.
+    ``endpoints()`` gives each environment's URLs under its name, the way a host
+    overrides one environment's URLs.
     ``app_fields()`` is STAGE's app, the environment connected by default.
     """
 
@@ -353,13 +353,11 @@ class CNHEmulator(BaseEmulator):
     def tenant(self, environment: str) -> CNHTenant:
         return self.tenants[environment]
 
-    def endpoints(self, base_url: str) -> dict[str, str]:
+    def endpoints(self, base_url: str) -> dict[str, Any]:
+        """Each environment's URLs under its name, as hosts override them."""
         return {
-            f"{environment}:{name}": url
+            environment: tenant.endpoints(f"{base_url}/{environment.lower()}")
             for environment, tenant in self.tenants.items()
-            for name, url in tenant.endpoints(
-                f"{base_url}/{environment.lower()}"
-            ).items()
         }
 
     def app_fields(self, environment: str = ENVIRONMENTS[0]) -> dict[str, str]:

@@ -28,7 +28,7 @@ def _refresh_token(cnh):
 
 def _companies(cnh, http, environment="STAGE", **headers):
     return http.get(
-        cnh.endpoints[f"{environment}:api_base"] + "/companies",
+        cnh.endpoints[environment]["api_base"] + "/companies",
         headers=headers,
         timeout=10,
     )
@@ -43,14 +43,14 @@ def _authorize(cnh, http, environment="STAGE", **params):
         **params,
     }
     return http.get(
-        cnh.endpoints[f"{environment}:authorize_url"], params=query, timeout=10
+        cnh.endpoints[environment]["authorize_url"], params=query, timeout=10
     )
 
 
 def test_the_client_must_be_in_the_body_not_in_basic(cnh, http):
     app = cnh.emulator.app_fields()
     grant = {"grant_type": "refresh_token", "refresh_token": _refresh_token(cnh)}
-    url = cnh.endpoints["STAGE:token_url"]
+    url = cnh.endpoints["STAGE"]["token_url"]
 
     basic_only = http.post(
         url, data=grant, auth=(app["clientId"], app["clientSecret"]), timeout=10
@@ -90,7 +90,7 @@ def test_what_one_environment_issued_the_other_refuses(cnh, http):
     production = cnh.emulator.app_fields("PRODUCTION")
 
     refresh = http.post(
-        cnh.endpoints["PRODUCTION:token_url"],
+        cnh.endpoints["PRODUCTION"]["token_url"],
         data={
             "grant_type": "refresh_token",
             "refresh_token": _refresh_token(cnh),
@@ -138,7 +138,7 @@ def test_json_api_pages_hold_at_most_the_page_size(sandbox, http):
     }
 
     first = http.get(
-        cnh.endpoints["STAGE:api_base"] + "/companies",
+        cnh.endpoints["STAGE"]["api_base"] + "/companies",
         params={"page[size]": 100},
         headers=headers,
         timeout=10,

@@ -43,7 +43,7 @@ def _spend(cnh, refresh_token, environment="STAGE"):
     app = cnh.emulator.app_fields(environment)
     with make_session(retries=0) as session:
         return session.post(
-            cnh.endpoints[f"{environment}:token_url"],
+            cnh.endpoints[environment]["token_url"],
             data={
                 "grant_type": "refresh_token",
                 "refresh_token": refresh_token,
@@ -327,7 +327,7 @@ def test_hosts_change_one_environment_only(fieldlink_home):
     other_host = "https://stg-identity.cnhind.com/authorize"
     with Fieldlink(
         database,
-        endpoints={PROVIDER_ID: {"STAGE:authorize_url": other_host}},
+        endpoints={PROVIDER_ID: {"STAGE": {"authorize_url": other_host}}},
         settings={PROVIDER_ID: {"connection": {"STAGE": "SANDBOX-CONN"}}},
     ) as host:
         for environment in ("STAGE", "PRODUCTION"):
