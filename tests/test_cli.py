@@ -131,6 +131,25 @@ def test_resources_refresh_events_and_delete(connected):
     assert "no john-deere credential" in missing.output
 
 
+def test_credential_outlives_its_plugin_and_can_still_be_deleted(
+    connected, monkeypatch
+):
+    monkeypatch.setenv("FIELDLINK_PLUGINS", "climate-field-view")
+
+    shown = run("credentials", "show", USER, "john-deere", "--json")
+    assert shown.exit_code == 0
+    payload = json.loads(shown.output)["payload"]
+    assert set(payload.values()) == {"********"}
+
+    deleted = run("credentials", "delete", USER, "john-deere", "--yes")
+    assert deleted.exit_code == 0
+    assert "john-deere was not asked to revoke it" in deleted.stderr
+    assert run("credentials", "list", "--json").output.strip() == "[]"
+    mistyped = run("credentials", "delete", USER, "john-dere", "--yes")
+    assert mistyped.exit_code != 0
+    assert "no provider 'john-dere' is loaded" in mistyped.output
+
+
 def test_revoked_credential_exits_4(connected):
     emulator, _, _ = connected
     emulator.revoke()

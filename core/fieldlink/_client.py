@@ -32,11 +32,13 @@ from .errors import (
     AuthorizationDenied,
     ConfigurationError,
     CredentialInvalid,
+    CredentialNotFound,
     CredentialRevoked,
     FieldlinkError,
     PermissionDenied,
     PluginError,
     ProviderError,
+    UnknownProviderError,
     UnknownResourceKindError,
 )
 from .http import DEFAULT_TIMEOUT, HttpClient, iter_pages, make_session
@@ -661,8 +663,16 @@ class Fieldlink:
         return self._stored(user_id, provider)
 
     def _stored(self, user_id: str, provider: str) -> Credential:
-        # A mistyped provider is named as such, not as a user who never connected.
-        self.registry.provider(provider)
+        try:
+            self.registry.provider(provider)
+        except UnknownProviderError:
+            # A credential whose plugin has since gone can still be read and deleted;
+            # a mistyped provider is named as such, not as a user who never connected.
+            try:
+                return self.store.get_credential(user_id, provider)
+            except CredentialNotFound:
+                pass
+            raise
         return self.store.get_credential(user_id, provider)
 
     def credentials(
@@ -678,33 +688,48 @@ class Fieldlink:
         The local copy goes even when revocation fails; the answer says what happened.
         """
         credential = self._stored(user_id, provider)
-        revoked: bool | None = None
-        failure: str | None = None
+        deletion = Deletion(revoked=None)
         if revoke and credential.status is CredentialStatus.ACTIVE:
-            context = self._context(provider, credential.environment)
-            try:
-                revoked = self._call(
-                    provider,
-                    "revoke_credentials",
-                    context=context,
-                    credential=credential,
-                )
-            except FieldlinkError as error:
-                revoked, failure = False, str(error)
-                logger.warning("revoking the %s credential failed: %s", provider, error)
+            deletion = self._revoke(credential)
         self.store.delete_credential(credential.id)
         self._cache.pop((user_id, provider), None)
-        return Deletion(revoked, failure)
+        return deletion
+
+    def _revoke(self, credential: Credential) -> Deletion:
+        provider = credential.provider
+        if provider not in self.registry.providers:
+            failure = (
+                f"the {provider} plugin is not loaded, so {provider} was not asked to "
+                "revoke it; revoke the grant in the user's account there"
+            )
+            logger.warning("revoking the %s credential skipped: %s", provider, failure)
+            return Deletion(revoked=False, error=failure)
+        try:
+            revoked = self._call(
+                provider,
+                "revoke_credentials",
+                context=self._context(provider, credential.environment),
+                credential=credential,
+            )
+        except FieldlinkError as error:
+            logger.warning("revoking the %s credential failed: %s", provider, error)
+            return Deletion(revoked=False, error=str(error))
+        return Deletion(revoked=revoked)
 
     def events(self, user_id: str, provider: str, *, limit: int = 50) -> list[Event]:
         credential = self._stored(user_id, provider)
         return self.store.list_events(credential.id, limit=limit)
 
     def masked_payload(self, credential: Credential) -> dict[str, Any]:
-        """The credential's payload with every secret masked, for display."""
-        return self.registry.provider(credential.provider).schema.mask(
-            credential.payload
-        )
+        """The credential's payload with every secret masked, for display.
+
+        Without the provider's plugin nothing says which fields are secret, so
+        every value is masked.
+        """
+        loaded = self.registry.providers.get(credential.provider)
+        if loaded is None:
+            return {key: "********" for key in credential.payload}
+        return loaded.schema.mask(credential.payload)
 
     # Tokens
 

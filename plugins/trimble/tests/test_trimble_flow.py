@@ -203,6 +203,24 @@ def test_delete_revokes_the_refresh_token_at_trimble(sandbox):
     assert fieldlink.credentials(USER) == []
 
 
+def test_delete_goes_ahead_locally_when_revocation_fails(sandbox, caplog):
+    trimble = sandbox(PROVIDER_ID)
+    trimble.connect(USER)
+    fieldlink = trimble.fieldlink
+    trimble.running.stop()
+
+    deletion = fieldlink.delete(USER, PROVIDER_ID)
+
+    assert deletion.revoked is False
+    assert deletion.error and "trimble" in deletion.error
+    assert fieldlink.credentials(USER) == []
+    assert any(
+        record.levelname == "WARNING"
+        and "revoking the trimble credential failed" in record.getMessage()
+        for record in caplog.records
+    )
+
+
 def test_leaf_body_registers_and_verifies(sandbox):
     trimble = sandbox(PROVIDER_ID)
     trimble.connect(USER)
