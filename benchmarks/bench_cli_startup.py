@@ -34,8 +34,14 @@ def timed_run(command: list[str], env: dict[str, str]) -> tuple[float, str]:
 
 
 def environment(home: Path, cache: str) -> dict[str, str]:
-    # The caller's fieldlink settings are dropped, so that every installed plugin loads.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDLINK_")}
+    # The caller's fieldlink settings are dropped, so that every installed plugin
+    # loads; PYTHONDONTWRITEBYTECODE too, so that the warm-up writes .pyc files as
+    # an ordinary install has them.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("FIELDLINK_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env["FIELDLINK_DATA_DIR"] = str(home / "data")
     env["FIELDLINK_CACHE_DIR"] = str(home / cache)
     return env

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 from urllib.parse import urlsplit
 
 API_KEY_HEADER = "X-SS-APIKey"
@@ -81,6 +79,10 @@ def secret_key(shared_secret: str, encoding: str = BASE64) -> bytes:
 
 def signature(message: str, key: bytes) -> str:
     """Base64 of the HMAC-SHA1 digest of ``message`` encoded as UTF-8."""
+    # Imported on first use: loading OpenSSL for hashlib costs every CLI start ~3 ms.
+    import hashlib
+    import hmac
+
     digest = hmac.new(key, message.encode("utf-8"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
 
