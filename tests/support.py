@@ -50,8 +50,15 @@ def consent(
     return dict(parse_qsl(urlsplit(callback).query))
 
 
-def provider_context(settings: Mapping[str, Any] | None = None) -> ProviderContext:
-    """The context a hook of TEST_PROVIDER gets, with the host's ``settings``."""
+def provider_context(
+    settings: Mapping[str, Any] | None = None,
+    *,
+    declared: tuple[str, ...] | None = None,
+    files: Mapping[str, str] | None = None,
+) -> ProviderContext:
+    """The context a hook of TEST_PROVIDER gets, with the host's ``settings``; the
+    provider reads the settings ``declared``, and ``files`` says which settings came
+    from which settings file."""
     info = ProviderInfo(
         id=TEST_PROVIDER,
         name="Test Provider",
@@ -62,6 +69,7 @@ def provider_context(settings: Mapping[str, Any] | None = None) -> ProviderConte
         endpoints={"PRODUCTION": {}},
         documentation_url="https://provider.example/docs",
         min_core_version="0.1.0",
+        settings=declared,
     )
     return ProviderContext(
         provider=info,
@@ -70,6 +78,7 @@ def provider_context(settings: Mapping[str, Any] | None = None) -> ProviderConte
         settings=dict(settings or {}),
         app=None,
         http=HttpClient(make_session(), TEST_PROVIDER),
+        setting_files=dict(files or {}),
     )
 
 

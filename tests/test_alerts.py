@@ -6,25 +6,32 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.wrappers import Request, Response
 
 from fieldlink import Fieldlink
+from fieldlink._tables import alerts
 from fieldlink.errors import CredentialRevoked, PermissionDenied
-from fieldlink.sandbox import serve
+from fieldlink.sandbox import mount, serve
 from fieldlink.testing import SandboxedProvider, assert_no_canary
 
 SECRET = "webhook-signing-secret"
 
 
 class Receiver:
-    """A host's webhook endpoint: answers ``failures`` times with 500, then 204."""
+    """A host's webhook endpoint: answers ``failures`` times with 500, then 204,
+    each answer ``pause`` seconds after the request."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, pause: float = 0.0) -> None:
         self.failures = failures
+        self.pause = pause
         self.received: list[tuple[bytes, str]] = []
         self.lock = threading.Lock()
 
@@ -36,13 +43,14 @@ class Receiver:
             )
             failing = self.failures > 0
             self.failures -= 1
+        time.sleep(self.pause)
         return Response(status=500 if failing else 204)(environ, start_response)
 
 
 @pytest.fixture
 def webhook():
-    def start(failures: int = 0):
-        receiver = Receiver(failures)
+    def start(failures: int = 0, pause: float = 0.0):
+        receiver = Receiver(failures, pause)
         running.append(serve(receiver))
         return receiver, running[-1].url + "/hook"
 
@@ -172,3 +180,59 @@ def test_alerts_go_out_in_the_background_by_default(webhook, connect_with_alerts
     while not receiver.received and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _verify(*receiver.received[0])["type"] == "credentialsUnauthenticated"
+
+
+def _refuse_every_organization_but_the_first(emulator) -> None:
+    with emulator.lock:
+        for organization in emulator.data["organizations"][1:]:
+            organization["connected"] = False
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "kind", "provoke"),
+    [
+        (
+            ["refresh", "john-deere"],
+            4,
+            "credentialsUnauthenticated",
+            lambda emulator: emulator.revoke(),
+        ),
+        (
+            ["resources", "john-deere", "--kind", "farms"],
+            1,
+            "credentialsLimitedPermission",
+            _refuse_every_organization_but_the_first,
+        ),
+    ],
+    ids=["refresh", "resources"],
+)
+def test_a_command_delivers_its_alert_before_it_exits(
+    webhook, sandbox, fieldlink, monkeypatch, args, status, kind, provoke
+):
+    """A ``fieldlink`` command is a short-lived process: the alert it raises is
+    delivered before the process ends, not left to a later ``refresh --due``."""
+    # A slow webhook: a delivery the exiting process cut short would show.
+    receiver, url = webhook(pause=0.5)
+    deere = sandbox("john-deere")
+    deere.connect("grower-1")
+    provoke(deere.emulator)
+    monkeypatch.setenv("FIELDLINK_DATABASE_URL", fieldlink.store.url)
+    monkeypatch.setenv("FIELDLINK_WEBHOOK_URL", url)
+    monkeypatch.setenv("FIELDLINK_WEBHOOK_SECRET", SECRET)
+
+    with serve(mount({"john-deere": deere.emulator})) as running:
+        monkeypatch.setenv("FIELDLINK_SANDBOX_URL", running.url)
+        process = subprocess.run(
+            [sys.executable, "-m", "fieldlink.cli", *args, "--user", "grower-1"],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+            timeout=120,
+        )
+
+    assert process.returncode == status, process.stderr
+    [(body, signature)] = receiver.received
+    assert _verify(body, signature)["type"] == kind
+    with fieldlink.store.engine.connect() as connection:
+        [outbox] = connection.execute(sa.select(alerts)).mappings().all()
+    assert outbox["delivered_at"] is not None and outbox["attempts"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -228,6 +229,83 @@ def _next_url(stream) -> str:
     raise AssertionError("fieldlink connect printed no URL")
 
 
+BODY = {
+    "clientKey": "k",
+    "clientSecret": "CANARY-body-secret",
+    "refreshToken": "r",
+    "clientEnvironment": "STAGE",
+}
+
+
+def test_validate_accepts_a_byte_order_mark(fieldlink_home, tmp_path):
+    body = tmp_path / "body.json"
+    body.write_bytes(codecs.BOM_UTF8 + json.dumps(BODY).encode())
+
+    result = run("validate", "john-deere", str(body))
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "valid john-deere credentials\n"
+
+
+UNREADABLE = {
+    "not UTF-8": (
+        b'{\n  "clientSecret": "CANARY-\xff"\n}',
+        "not UTF-8 text at line 2, column 27; save it as UTF-8",
+        (2, 27),
+    ),
+    "UTF-16": (
+        b"\xff\xfe{}",
+        "UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8; save it "
+        "as UTF-8",
+        (1, 1),
+    ),
+    "malformed": (
+        b'{\n  "clientSecret": "CANARY-secret",\n  "refreshToken" "r"\n}',
+        "not valid JSON at line 3, column 18: Expecting ':' delimiter",
+        (3, 18),
+    ),
+    "empty": (b"", "not valid JSON at line 1, column 1: Expecting value", (1, 1)),
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem", "position"), UNREADABLE.values(), ids=UNREADABLE.keys()
+)
+def test_validate_names_where_a_file_breaks_never_its_content(
+    fieldlink_home, tmp_path, content, problem, position
+):
+    body = tmp_path / "body.json"
+    body.write_bytes(content)
+
+    shown = run("validate", "john-deere", str(body))
+    as_json = run("validate", "john-deere", str(body), "--json")
+
+    assert shown.exit_code == 3
+    assert shown.stdout == ""
+    assert shown.stderr == f"Error: {body}: {problem}\n"
+    assert as_json.exit_code == 3
+    line, column = position
+    assert json.loads(as_json.stdout) == {
+        "valid": False,
+        "error": {
+            "file": str(body),
+            "line": line,
+            "column": column,
+            "message": f"{body}: {problem}",
+        },
+        "issues": [],
+    }
+
+
+def test_validate_reads_standard_input_the_same_way(fieldlink_home):
+    result = run("validate", "john-deere", "-", input='{"clientKey": }')
+
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "Error: standard input: not valid JSON at line 1, column 15: Expecting value\n"
+    )
+
+
 def test_validate_reports_an_empty_secret_without_crashing(fieldlink_home, tmp_path):
     body = tmp_path / "body.json"
     body.write_text(
@@ -274,7 +352,44 @@ def test_a_broken_settings_file_is_named(fieldlink_home, tmp_path, monkeypatch):
     result = run("credentials", "list")
 
     assert result.exit_code == 1
-    assert "fieldlink.toml is not valid TOML" in result.output
+    assert f"{settings}: not valid TOML at line 1, column 12" in result.output
+    assert "the settings file named by FIELDLINK_SETTINGS" in result.output
+    assert len(result.output.splitlines()) == 1
+
+
+def test_a_settings_file_may_start_with_a_byte_order_mark(
+    fieldlink_home, tmp_path, monkeypatch
+):
+    settings = tmp_path / "fieldlink.toml"
+    settings.write_bytes(
+        codecs.BOM_UTF8
+        + b'[john-deere.endpoints]\nauthorize_url = "https://proxy.example/a"\n'
+    )
+    monkeypatch.setenv("FIELDLINK_SETTINGS", str(settings))
+
+    with Fieldlink() as fieldlink:
+        fieldlink.register_app(
+            "john-deere", {"clientKey": "app", "clientSecret": "s"}, environment="STAGE"
+        )
+        start = fieldlink.start_auth(USER, "john-deere", redirect_uri=CALLBACK_URI)
+
+    assert start.url.startswith("https://proxy.example/a?")
+
+
+def test_a_settings_file_that_is_not_utf_8_is_named_without_its_content(
+    fieldlink_home, tmp_path, monkeypatch
+):
+    settings = tmp_path / "fieldlink.toml"
+    settings.write_bytes(b'[trimble]\napplication_name = "CANARY-\xe9t\xe9"\n')
+    monkeypatch.setenv("FIELDLINK_SETTINGS", str(settings))
+
+    result = run("credentials", "list")
+
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {settings}: not UTF-8 text at line 2, column 28; save it as UTF-8 "
+        "(the settings file named by FIELDLINK_SETTINGS)\n"
+    )
 
 
 def test_the_sandbox_answers_a_form_flow_and_leaves_real_apps_alone(

@@ -11,8 +11,11 @@ from fieldlink import Fieldlink
 from fieldlink._crypto import Keyring, generate_key
 from fieldlink._plugins import PluginRegistry
 from fieldlink.errors import (
+    AuthorizationDenied,
     ConfigurationError,
     DecryptionError,
+    InvalidUserIdError,
+    StoreError,
     UnknownEnvironmentError,
     UnknownProviderError,
     UnknownResourceKindError,
@@ -50,6 +53,99 @@ def test_a_mistyped_provider_is_named_as_unknown(deere, call):
     assert f"no provider {MISTYPED!r} is loaded; use one of" in message
     assert JOHN_DEERE in message
     assert "connect the user first" not in message
+
+
+# Every method that takes a user id, called with a given one.
+USER_CALLS: dict[str, Callable[[Fieldlink, Any], Any]] = {
+    "start_auth": lambda host, user: host.start_auth(user, JOHN_DEERE),
+    "register": lambda host, user: host.register(user, JOHN_DEERE, {}),
+    "credential": lambda host, user: host.credential(user, JOHN_DEERE),
+    "credentials": lambda host, user: host.credentials(user),
+    "refresh": lambda host, user: host.refresh(user, JOHN_DEERE),
+    "delete": lambda host, user: host.delete(user, JOHN_DEERE),
+    "events": lambda host, user: host.events(user, JOHN_DEERE),
+    "access_token": lambda host, user: host.access_token(user, JOHN_DEERE),
+    "usable_credential": lambda host, user: host.usable_credential(user, JOHN_DEERE),
+    "api": lambda host, user: host.api(user, JOHN_DEERE),
+    "list_resources": lambda host, user: host.list_resources(
+        user, JOHN_DEERE, "fields"
+    ),
+    "iter_resources": lambda host, user: list(
+        host.iter_resources(user, JOHN_DEERE, "fields")
+    ),
+}
+BAD_USER_IDS = {
+    "empty": ("", "is empty"),
+    "blank": ("   ", "starts or ends with whitespace"),
+    "trailing space": ("user-42 ", "starts or ends with whitespace"),
+    "tab": ("\tuser-42", "starts or ends with whitespace"),
+    "nul": ("user\x0042", "holds a control character"),
+    "delete": ("user\x7f42", "holds a control character"),
+    "too long": ("u" * 256, "is longer than 255 characters"),
+    "not a string": (42, "must be a string, not int"),
+}
+
+
+@pytest.mark.parametrize(
+    ("user_id", "problem"), BAD_USER_IDS.values(), ids=BAD_USER_IDS.keys()
+)
+@pytest.mark.parametrize("call", USER_CALLS.values(), ids=USER_CALLS.keys())
+def test_a_malformed_user_id_is_refused_everywhere(deere, call, user_id, problem):
+    with pytest.raises(InvalidUserIdError) as raised:
+        call(deere.fieldlink, user_id)
+
+    message = str(raised.value)
+    assert problem in message
+    assert "pass your application's id for the user exactly" in message
+    assert isinstance(raised.value, ValueError)
+
+
+def test_a_user_id_is_taken_exactly_as_given(deere):
+    """Inner spaces and any language are fine: only what would hide a second user
+    who looks like the first is refused."""
+    for user_id in ("Jane Smith", "grower-ü-42", "u" * 255):
+        deere.connect(user_id)
+
+    assert {c.user_id for c in deere.fieldlink.credentials()} == {
+        USER,
+        "Jane Smith",
+        "grower-ü-42",
+        "u" * 255,
+    }
+
+
+def test_a_database_error_names_the_argument_it_came_from(fieldlink_home):
+    with pytest.raises(StoreError) as raised:
+        Fieldlink("nosuchdatabase://fieldlink@127.0.0.1/fieldlink").credentials()
+
+    assert "cannot use the database URL from Fieldlink(database_url=...)" in str(
+        raised.value
+    )
+
+
+def test_a_refusal_at_the_consent_page_is_the_user_s(deere):
+    params = deere.callback_params("grower-2", decision="deny")
+
+    with pytest.raises(AuthorizationDenied) as raised:
+        deere.fieldlink.complete_auth(JOHN_DEERE, params)
+
+    assert str(raised.value) == (
+        "the user refused the connection at john-deere's consent page: access_denied"
+    )
+    assert raised.value.error == "access_denied"
+
+
+def test_another_authorisation_error_is_the_provider_s(deere):
+    start = deere.fieldlink.start_auth("grower-2", JOHN_DEERE, redirect_uri="x")
+
+    with pytest.raises(AuthorizationDenied) as raised:
+        deere.fieldlink.complete_auth(
+            JOHN_DEERE, {"state": start.state, "error": "invalid_scope"}
+        )
+
+    assert str(raised.value) == (
+        "john-deere did not authorise the connection: invalid_scope"
+    )
 
 
 def test_an_unknown_environment_lists_the_provider_s(fieldlink):
@@ -126,4 +222,4 @@ def test_rotating_with_keys_that_cannot_decrypt_says_so():
     written = Keyring([generate_key()]).encrypt("CANARY-secret")
 
     with pytest.raises(DecryptionError, match="keep the key it was written with"):
-        Keyring([generate_key(), generate_key()]).rotate(written)
+        Keyring([generate_key(), generate_key()]).rotate(written, "a test secret")

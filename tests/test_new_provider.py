@@ -155,3 +155,29 @@ def test_name_option_names_the_provider(tmp_path):
         'name="ACME Agronomy"'
         in (tmp_path / "fieldlink_acme" / "__init__.py").read_text()
     )
+
+
+@pytest.mark.parametrize(
+    ("provider_id", "name", "says"),
+    [
+        ("acme-farms", None, "register an Acme Farms credential"),
+        ("orchard", None, "register an Orchard credential"),
+        ("trimble", None, "register a Trimble credential"),
+        ("acme", "Iowa Soil Lab", "register an Iowa Soil Lab credential"),
+        ("acme", "Yield Hub", "register a Yield Hub credential"),
+    ],
+)
+def test_the_article_before_the_name_fits_it(tmp_path, provider_id, name, says):
+    arguments = ["new-provider", provider_id, "--directory", str(tmp_path)]
+    result = CliRunner().invoke(cli, arguments + (["--name", name] if name else []))
+
+    assert result.exit_code == 0, result.output
+    module = "fieldlink_" + provider_id.replace("-", "_")
+    schema = (tmp_path / module / "schemas" / "credentials.json").read_text("utf-8")
+    assert f'"The body a host posts to {says}."' in schema
+
+
+def test_no_template_text_puts_a_bare_article_before_the_name():
+    for path in TEMPLATE_DIR.rglob("*.tmpl"):
+        text = " ".join(path.read_text("utf-8").split())
+        assert not re.search(r"\b[Aa]n? \{\{name\}\}", text), path

@@ -20,10 +20,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from click.testing import CliRunner
 
 import fieldlink
 from fieldlink import hookimpl
 from fieldlink._plugins import PLUGINS_ENV, PluginRegistry
+from fieldlink._schemas import unmarked_secrets
+from fieldlink.cli import cli
+from fieldlink.errors import UnknownProviderError
 from fieldlink.models import AuthKind, Credential, Page, ProviderInfo, Resource
 
 from .distributions import install
@@ -343,6 +347,59 @@ def test_plugins_env_limits_what_loads(site, tmp_path, selection, providers, fai
     assert {failure["name"] for failure in answer["failed"]} == failures
 
 
+@pytest.mark.parametrize("selection", [" ", " , "])
+def test_a_blank_plugins_env_loads_none_and_says_so(site, tmp_path, selection):
+    result = run_fieldlink(site, tmp_path, "providers", **{PLUGINS_ENV: selection})
+
+    # An allow-list that names nothing lets nothing in; a warning says why.
+    assert result.returncode == 0
+    assert "left out" not in result.stderr
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith(
+        f"Warning: {PLUGINS_ENV} is set but names no plugin, so none is loaded; "
+        "name the plugins to load (installed: "
+    )
+    assert "fake-good, " in warning
+    assert "john-deere, " in warning
+    assert warning.endswith("or unset it to load every plugin")
+
+
+def test_a_provider_asked_for_under_a_blank_plugins_env_says_why(monkeypatch):
+    monkeypatch.setenv(PLUGINS_ENV, "  ")
+    registry = PluginRegistry()
+    registry.load_entry_points()
+
+    with pytest.raises(UnknownProviderError) as info:
+        registry.provider("john-deere")
+
+    assert "it is installed but left out by FIELDLINK_PLUGINS" in str(info.value)
+    assert "FIELDLINK_PLUGINS is set but names no plugin" in str(info.value)
+
+
+def test_one_plugin_object_in_two_distributions_is_named_plainly(tmp_path):
+    site = tmp_path / "site"
+    install(site, "fake-same", provider_module("fake-same"), schema=schema_text())
+    # A fork that ships the original's plugin object under an entry point of its own.
+    install(
+        site,
+        "fake-same-fork",
+        "from fieldlink_fake_same import plugin\n",
+        schema=schema_text(),
+    )
+
+    answer = fieldlink_providers(site, tmp_path / "cache")
+
+    assert loaded(answer)["fake-same"] == "fieldlink-fake-same"
+    [failure] = failed(answer)["fake-same-fork"]
+    # Whichever loads first, the reason names the cause, never an object's address.
+    assert failure["reason"] in (
+        "is the same plugin object as the provider 'fake-same' already loaded (from "
+        "fieldlink-fake-same): two distributions ship one plugin, or the entry point "
+        "'fake-same-fork' names a plugin that describes another provider",
+        "describes provider 'fake-same' under the entry point name 'fake-same-fork'",
+    )
+
+
 # Checking: `fieldlink check` reports the same plugins, each problem with its fix
 
 
@@ -497,6 +554,188 @@ def test_check_refuses_what_is_not_a_plugin(site, tmp_path):
 
     assert result.returncode == 2
     assert "'fake-nothing' is neither an installed provider plugin" in result.stderr
+
+
+def source_tree(root: Path, dist_id: str, schema: str) -> Path:
+    """A plugin's source tree, not installed: pyproject.toml and the package."""
+    module = "fieldlink_" + dist_id.replace("-", "_")
+    tree = root / f"fieldlink-{dist_id}"
+    (tree / module).mkdir(parents=True)
+    (tree / module / "__init__.py").write_text(provider_module(dist_id), "utf-8")
+    (tree / module / "credentials.json").write_text(schema, "utf-8")
+    (tree / "pyproject.toml").write_text(
+        f'[project]\nname = "fieldlink-{dist_id}"\nversion = "1.0"\n\n'
+        f'[project.entry-points."fieldlink.providers"]\n{dist_id} = "{module}:plugin"\n',
+        "utf-8",
+    )
+    return tree
+
+
+def check_tree(site: Path, cache: Path, tree: Path) -> list[dict[str, Any]]:
+    """The problems ``fieldlink check --format json TREE`` finds."""
+    result = run_fieldlink(site, cache, "check", "--format", "json", str(tree))
+    [report] = json.loads(result.stdout)["plugins"]
+    assert result.returncode == (0 if report["ok"] else 1), result.stderr
+    return list(report["problems"])
+
+
+def _unmark(*names: str) -> Any:
+    def change(schema: dict[str, Any]) -> None:
+        for name in names:
+            del schema["properties"][name]["writeOnly"]
+
+    return change
+
+
+def test_check_fails_a_secret_that_is_not_marked_write_only(site, tmp_path):
+    schema = schema_text(_unmark("clientSecret", "refreshToken"))
+    tree = source_tree(tmp_path, "fake-open", schema)
+
+    problems = check_tree(site, tmp_path / "cache", tree)
+
+    assert [(p["check"], p["path"]) for p in problems] == [
+        ("secret", "$.properties.clientSecret.writeOnly"),
+        ("secret", "$.properties.refreshToken.writeOnly"),
+    ]
+    lines = (tree / "fieldlink_fake_open" / "credentials.json").read_text().splitlines()
+    for problem, name in zip(problems, ("clientSecret", "refreshToken"), strict=True):
+        assert problem["file"].endswith("fieldlink_fake_open/credentials.json")
+        assert lines[problem["line"] - 1].strip() == f'"{name}": {{'
+        assert problem["message"] == (
+            f"{name!r} is named like a secret but is not marked writeOnly"
+        )
+        assert '"writeOnly": true' in problem["fix"]
+        assert '"writeOnly": false' in problem["fix"]
+
+
+def test_a_template_plugin_whose_secrets_lose_write_only_fails_check(site, tmp_path):
+    tree = tmp_path / "fieldlink-acme-farms"
+    CliRunner().invoke(cli, ["new-provider", "acme-farms", "--directory", str(tree)])
+    path = tree / "fieldlink_acme_farms" / "schemas" / "credentials.json"
+    text = path.read_text("utf-8")
+    path.write_text(text.replace('"writeOnly": true,', ""), "utf-8")
+
+    problems = check_tree(site, tmp_path / "cache", tree)
+
+    assert {(p["check"], p["path"]) for p in problems} == {
+        ("secret", "$.properties.clientSecret.writeOnly"),
+        ("secret", "$.properties.refreshToken.writeOnly"),
+    }
+
+
+def test_check_reports_every_independent_schema_problem_in_one_run(site, tmp_path):
+    def break_four_rules(schema: dict[str, Any]) -> None:
+        del schema["title"]
+        del schema["properties"]["clientId"]["x-fieldlink-scope"]
+        del schema["properties"]["refreshToken"]["writeOnly"]
+        del schema["examples"][0]["clientSecret"]
+
+    tree = source_tree(tmp_path, "fake-four", schema_text(break_four_rules))
+
+    problems = check_tree(site, tmp_path / "cache", tree)
+
+    assert {(p["check"], p["path"]) for p in problems} == {
+        ("schema", "$.title"),
+        ("schema", "$.properties.clientId.x-fieldlink-scope"),
+        ("schema", "$.examples[0].clientSecret"),
+        ("secret", "$.properties.refreshToken.writeOnly"),
+    }
+
+
+def test_check_reports_json_schema_and_meta_schema_problems_together(site, tmp_path):
+    def break_both(schema: dict[str, Any]) -> None:
+        schema["required"] = "clientId"
+        schema["properties"]["clientSecret"]["type"] = "text"
+        del schema["properties"]["clientId"]["x-fieldlink-scope"]
+
+    tree = source_tree(tmp_path, "fake-both", schema_text(break_both))
+
+    problems = check_tree(site, tmp_path / "cache", tree)
+
+    # Examples cannot be checked against what is not JSON Schema: only these three.
+    assert sorted(p["path"] for p in problems) == [
+        "$.properties.clientId.x-fieldlink-scope",
+        "$.properties.clientSecret.type",
+        "$.required",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "clientSecret",
+        "sharedSecret",
+        "password",
+        "refreshToken",
+        "accessTokenClient",
+        "authToken",
+        "privateKey",
+        "apiKey",
+        "api_key",
+        "accessKey",
+        "subscriptionKey",
+    ],
+)
+def test_names_that_say_secret_must_say_whether_they_are(tmp_path, name):
+    path = tmp_path / "credentials.json"
+    path.write_text(json.dumps({"properties": {name: {}}}), "utf-8")
+
+    [problem] = unmarked_secrets(path)
+
+    assert problem.path == f"$.properties.{name}.writeOnly"
+    for marked in (True, False):
+        path.write_text(json.dumps({"properties": {name: {"writeOnly": marked}}}))
+        assert unmarked_secrets(path) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "clientId",
+        "clientKey",
+        "publicKey",
+        "username",
+        "databaseId",
+        "organizationName",
+        "clientEnvironment",
+        "partnerId",
+    ],
+)
+def test_names_that_do_not_say_secret_need_no_mark(tmp_path, name):
+    path = tmp_path / "credentials.json"
+    path.write_text(json.dumps({"properties": {name: {}}}), "utf-8")
+
+    assert unmarked_secrets(path) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("{tmp}/nope", "{tmp}/nope does not exist: name a plugin's source tree"),
+        ("{tmp}/file.txt", "{tmp}/file.txt is a file, not a plugin's source tree"),
+        ("{tmp}/empty", "{tmp}/empty is not a plugin's source tree: it has no"),
+        ("empty", "the folder empty is not a plugin's source tree: it has no"),
+        ("fake-nothing", "'fake-nothing' is neither an installed provider plugin"),
+    ],
+)
+def test_check_says_what_is_wrong_with_a_name(tmp_path, monkeypatch, name, says):
+    (tmp_path / "file.txt").write_text("", "utf-8")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path)
+
+    result = CliRunner().invoke(cli, ["check", name.format(tmp=tmp_path)])
+
+    assert result.exit_code == 2
+    assert says.format(tmp=tmp_path) in " ".join(result.output.split())
+
+
+def test_check_takes_the_path_of_a_pyproject_file(site, tmp_path):
+    tree = source_tree(tmp_path, "fake-by-file", schema_text())
+
+    result = run_fieldlink(site, tmp_path, "check", str(tree / "pyproject.toml"))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok   fake-by-file (fieldlink-fake-by-file, ")
 
 
 # Calling: in-process, on providers registered by hand
@@ -717,3 +956,20 @@ def test_a_plugin_left_out_keeps_none_of_its_hooks(schema, plugin_class, fields)
     assert broken.calls == []
     assert good.calls == ["refreshed cred-1"]
     assert not registry.manager.is_registered(broken)
+
+
+def test_the_same_plugin_object_under_two_names_is_left_out_plainly(schema):
+    registry = PluginRegistry()
+    alpha = FakeProvider(fake_info("alpha", schema))
+    registry.add_provider("alpha", alpha, distribution="fieldlink-alpha")
+
+    registry.add_provider("alpha-two", alpha, distribution="fieldlink-alpha-two")
+
+    [failure] = registry.failures
+    assert failure.reason == (
+        "is the same plugin object as the provider 'alpha' already loaded (from "
+        "fieldlink-alpha): two distributions ship one plugin, or the entry point "
+        "'alpha-two' names a plugin that describes another provider"
+    )
+    assert registry.providers.keys() == {"alpha"}
+    assert registry.manager.get_name(alpha) == "provider:alpha"

@@ -7,6 +7,11 @@ outbox table, so that it survives the process; it is then posted with an
 ``X-Fieldlink-Signature`` header, the base64 HMAC-SHA256 of the exact body under the
 host's secret, and retried with growing delays until it is delivered or, after the
 last try, recorded as failed in the credential's event log.
+
+Each alert raised starts a delivery round in a background thread of its process;
+:meth:`WebhookAlerts.wait` (called by ``Fieldlink.close``) lets those rounds end, so
+that a short-lived process, a ``fieldlink`` command, does not exit before its
+alerts were tried.
 """
 
 from __future__ import annotations
@@ -78,6 +83,8 @@ class WebhookAlerts:
         self.retry_delays = tuple(retry_delays)
         self.in_background = in_background
         self._http = HttpClient(make_session(retries=0), "webhook")
+        self._rounds: list[threading.Thread] = []
+        self._rounds_guard = threading.Lock()
 
     def __repr__(self) -> str:
         return f"WebhookAlerts(url={redact_url(self.url)!r})"
@@ -107,12 +114,37 @@ class WebhookAlerts:
         }
         self.store.add_alert(credential.id, json.dumps(body, separators=(",", ":")))
         if self.in_background:
-            # Delivery waits on the host's server: never on the caller's request.
-            threading.Thread(
-                target=self.deliver_due, name="fieldlink-alerts", daemon=True
-            ).start()
+            self._start_round()
 
     # Delivery
+
+    def _start_round(self) -> None:
+        # Delivery waits on the host's server: never on the caller's request.
+        thread = threading.Thread(
+            target=self._deliver_logged, name="fieldlink-alerts", daemon=True
+        )
+        with self._rounds_guard:
+            self._rounds = [other for other in self._rounds if other.is_alive()]
+            self._rounds.append(thread)
+            thread.start()
+
+    def _deliver_logged(self) -> None:
+        try:
+            self.deliver_due()
+        except Exception:
+            # Nobody waits on this thread's result: the log is where it can be seen.
+            logger.exception("delivering alerts to %s failed", redact_url(self.url))
+
+    def wait(self) -> None:
+        """Wait for the delivery rounds started in the background to end.
+
+        Each round tries every due alert once, within the webhook call's timeouts;
+        what fails is tried again on the retry schedule, by a later round.
+        """
+        with self._rounds_guard:
+            rounds, self._rounds = self._rounds, []
+        for thread in rounds:
+            thread.join()
 
     def deliver_due(self) -> Delivery:
         """Post every alert that is due now, once; return what happened to them."""

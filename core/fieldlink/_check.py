@@ -4,8 +4,9 @@ A plugin is checked as installed (named by provider id or distribution) or as a
 source tree, before it is installed: the tree's ``pyproject.toml`` names the entry
 point, and the tree goes on ``sys.path`` to load it. The checks are the loader's own
 (:mod:`fieldlink._plugins`, :mod:`fieldlink._schemas`), run to the end instead of
-stopping at the first failure, plus what a host needs from a complete description.
-Every problem names its file, the JSON path where one applies, and the fix.
+stopping at the first failure, plus what a host needs from a complete description
+and every secret of the credential schema marked ``writeOnly``. Every problem names
+its file, the JSON path where one applies, and the fix.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 import re
 import sys
 import sysconfig
-import tomllib
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -29,6 +29,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
+from ._files import read_toml
 from ._plugins import (
     ENTRY_POINT_GROUP,
     PluginRegistry,
@@ -37,7 +38,8 @@ from ._plugins import (
     core_version_problem,
     description_problem,
 )
-from ._schemas import schema_file_problems
+from ._schemas import SchemaProblem, schema_file_problems, unmarked_secrets
+from .errors import FileFormatError
 from .models import ProviderInfo
 
 HOOK_REFERENCE = "the hook reference (docs/hooks.md)"
@@ -47,7 +49,8 @@ HOOK_REFERENCE = "the hook reference (docs/hooks.md)"
 class Problem:
     """One broken rule: what, where, and how to fix it."""
 
-    #: Which rule: entry-point, hooks, description, core-version, schema, duplicate.
+    #: Which rule: entry-point, hooks, description, core-version, schema, secret,
+    #: duplicate.
     check: str
     message: str
     fix: str
@@ -109,6 +112,8 @@ def check_plugins(names: Sequence[str] = ()) -> list[Report]:
 
 def _targets(name: str) -> list[_Target]:
     path = Path(name)
+    if path.name == "pyproject.toml" and path.is_file():
+        return _tree_targets(path.parent)
     # A name with a folder in it (./acme, plugins/acme) can only be a source tree.
     if (path / "pyproject.toml").is_file() or path.name != name:
         return _tree_targets(path)
@@ -120,10 +125,13 @@ def _targets(name: str) -> list[_Target]:
     ]
     if not found:
         known = sorted({ep.name for ep in _entry_points()}) or ["none"]
-        raise TargetError(
-            f"{name!r} is neither an installed provider plugin (installed: "
-            f"{', '.join(known)}) nor a plugin's source tree"
-        )
+        installed = f"an installed provider plugin (installed: {', '.join(known)})"
+        if path.is_dir():
+            raise TargetError(
+                f"{name!r} is not {installed}, and the folder {name} is not a "
+                "plugin's source tree: it has no pyproject.toml"
+            )
+        raise TargetError(f"{name!r} is neither {installed} nor a plugin's source tree")
     return found
 
 
@@ -141,14 +149,26 @@ def _canonical(name: str | None) -> str:
 
 def _tree_targets(tree: Path) -> list[_Target]:
     pyproject = tree / "pyproject.toml"
+    if not tree.exists():
+        raise TargetError(
+            f"{tree} does not exist: name a plugin's source tree, or an installed "
+            "plugin's provider id or distribution"
+        )
+    if not tree.is_dir():
+        raise TargetError(
+            f"{tree} is a file, not a plugin's source tree: name the folder that "
+            "holds its pyproject.toml"
+        )
     if not pyproject.is_file():
         raise TargetError(
             f"{tree} is not a plugin's source tree: it has no pyproject.toml"
         )
     try:
-        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise TargetError(f"{pyproject} is not valid TOML: {exc}") from None
+        document = read_toml(pyproject)
+    except OSError as exc:
+        raise TargetError(f"{pyproject}: cannot be read ({exc.strerror})") from None
+    except FileFormatError as exc:
+        raise TargetError(str(exc)) from None
     project = document.get("project", {})
     distribution = project.get("name")
     declared = project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
@@ -403,28 +423,33 @@ def _incomplete(info: ProviderInfo) -> Iterator[tuple[str, str]]:
 
 
 def _schema_problems(info: ProviderInfo) -> list[Problem]:
+    """The schema file's problems, then its secrets that are not marked as such."""
+    problems = [
+        _schema_problem("secret", problem)
+        for problem in unmarked_secrets(info.credential_schema)
+    ]
     try:
         found = schema_file_problems(info.credential_schema)
     except Exception as exc:  # jsonschema may raise on a schema it cannot follow
-        return [
-            Problem(
-                "schema",
-                f"cannot be checked: {exc!r}",
-                "make it valid JSON Schema 2020-12",
-                file=info.credential_schema,
-            )
-        ]
-    return [
-        Problem(
+        unchecked = Problem(
             "schema",
-            problem.message,
-            problem.fix,
-            file=problem.file,
-            line=problem.line or _line_of(problem.file, problem.path),
-            path=problem.path,
+            f"cannot be checked: {exc!r}",
+            "make it valid JSON Schema 2020-12",
+            file=info.credential_schema,
         )
-        for problem in found
-    ]
+        return [unchecked, *problems]
+    return [_schema_problem("schema", problem) for problem in found] + problems
+
+
+def _schema_problem(check: str, problem: SchemaProblem) -> Problem:
+    return Problem(
+        check,
+        problem.message,
+        problem.fix,
+        file=problem.file,
+        line=problem.line or _line_of(problem.file, problem.path),
+        path=problem.path,
+    )
 
 
 def _line_of(file: Path, path: str | None) -> int | None:
@@ -432,8 +457,8 @@ def _line_of(file: Path, path: str | None) -> int | None:
     part that exists (the object a missing key belongs in): where an editor or a
     workflow annotation should point."""
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
         return None
     steps = [
         key if index == "" else int(index)

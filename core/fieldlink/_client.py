@@ -6,10 +6,12 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -23,7 +25,7 @@ from ._alerts import (
 )
 from ._context import ProviderContext
 from ._crypto import Keyring, key_file, keyring_from_env, keyring_from_file
-from ._paths import data_dir
+from ._paths import DATA_DIR_ENV, data_dir
 from ._plugins import LoadedProvider, PluginFailure, PluginRegistry
 from ._schemas import CredentialSchema
 from ._store import DATABASE_URL_ENV, LockedCredential, Store
@@ -34,10 +36,14 @@ from .errors import (
     CredentialInvalid,
     CredentialNotFound,
     CredentialRevoked,
+    DecryptionError,
     FieldlinkError,
+    FileFormatError,
+    InvalidUserIdError,
     PermissionDenied,
     PluginError,
     ProviderError,
+    ProviderUnavailable,
     UnknownProviderError,
     UnknownResourceKindError,
 )
@@ -64,6 +70,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SANDBOX_URL_ENV = "FIELDLINK_SANDBOX_URL"
+#: The default store in the data directory, and the one used against a sandbox
+#: instead, with its own key, so that sandbox credentials never reach a real provider.
+STORE_FILE = "fieldlink.db"
+SANDBOX_STORE_FILE = "sandbox.db"
+SANDBOX_KEY_FILE = "sandbox.key"
 #: A TOML file of per-provider settings, read when the host passes none in code.
 SETTINGS_FILE_ENV = "FIELDLINK_SETTINGS"
 #: How long a consent flow may take, from start to callback.
@@ -79,6 +90,14 @@ DEFAULT_DUE_WINDOW = timedelta(minutes=15)
 RETRY_DELAY = timedelta(minutes=5)
 #: How long events are kept, as Leaf keeps its credential events.
 DEFAULT_EVENT_RETENTION = timedelta(days=30)
+#: The longest user id the store keeps (its user_id column).
+USER_ID_MAX_LENGTH = 255
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: What to do when no credential is stored, by what was asked of it.
+_CONNECT_FIRST = "connect the user first"
+_SEE_LIST = (
+    "`fieldlink credentials list` (Fieldlink.credentials()) shows the stored ones"
+)
 
 
 @attrs.frozen
@@ -120,10 +139,18 @@ class Deletion:
 class RefreshReport:
     """One credential the refresh worker took care of."""
 
-    credential: Credential
+    credential_id: str
+    user_id: str
+    provider: str
+    #: The credential as the refresh left it; None when it could not be read.
+    credential: Credential | None = None
+    #: Why the refresh failed, with no secret in it; None when it succeeded.
     error: str | None = None
     #: True when the provider refused the credential for good.
     invalid: bool = False
+    #: True when the provider was unavailable for now (``ProviderUnavailable``: a
+    #: timeout, HTTP 5xx or 429); a later pass tries again.
+    passing: bool = False
 
 
 @attrs.frozen
@@ -156,19 +183,18 @@ def _settings_file(
     """
     if not path:
         return {}, {}
-    import tomllib
+    from ._files import read_toml
 
     try:
-        with open(path, "rb") as file:
-            document = tomllib.load(file)
+        document = read_toml(Path(path))
     except OSError as error:
         raise ConfigurationError(
             f"cannot read the settings file {path} named by {SETTINGS_FILE_ENV}: "
             f"{error.strerror}"
         ) from None
-    except tomllib.TOMLDecodeError as error:
+    except FileFormatError as error:
         raise ConfigurationError(
-            f"the settings file {path} is not valid TOML: {error}"
+            f"{error} (the settings file named by {SETTINGS_FILE_ENV})"
         ) from None
     endpoints: dict[str, dict[str, str]] = {}
     settings: dict[str, dict[str, Any]] = {}
@@ -183,8 +209,44 @@ def _settings_file(
     return endpoints, settings
 
 
-def _default_database_url() -> str:
-    return f"sqlite:///{data_dir() / 'fieldlink.db'}"
+def check_user_id(user_id: str) -> str:
+    """``user_id`` itself when a credential can be stored under it; otherwise
+    InvalidUserIdError, saying why.
+
+    Ids are compared exactly, so one with stray whitespace or a control character
+    would be another user who merely looks like the intended one.
+    """
+    if not isinstance(user_id, str):
+        problem = f"must be a string, not {type(user_id).__name__}"
+    elif not user_id:
+        problem = "is empty"
+    elif user_id != user_id.strip():
+        problem = "starts or ends with whitespace"
+    elif _CONTROL_CHARACTER.search(user_id):
+        problem = "holds a control character"
+    elif len(user_id) > USER_ID_MAX_LENGTH:
+        problem = f"is longer than {USER_ID_MAX_LENGTH} characters"
+    else:
+        return user_id
+    shown = repr(user_id) if len(repr(user_id)) <= 80 else repr(user_id)[:76] + "..."
+    raise InvalidUserIdError(
+        f"the user id {shown} {problem}; pass your application's id for the user "
+        "exactly, without surrounding spaces"
+    )
+
+
+def _default_database_url(*, sandbox: bool) -> str:
+    return f"sqlite:///{data_dir() / (SANDBOX_STORE_FILE if sandbox else STORE_FILE)}"
+
+
+def _database_origin(database_url: str | None) -> str:
+    if database_url:
+        return "Fieldlink(database_url=...)"
+    if os.environ.get(DATABASE_URL_ENV):
+        return DATABASE_URL_ENV
+    if os.environ.get(DATA_DIR_ENV):
+        return DATA_DIR_ENV
+    return f"the default data directory (set {DATA_DIR_ENV} to move it)"
 
 
 def _wrap_plugin_errors(provider: str, hook: str):  # type: ignore[no-untyped-def]
@@ -212,7 +274,9 @@ class Fieldlink:
     """Connect users to providers, store their credentials, and keep them usable.
 
     ``database_url`` defaults to ``FIELDLINK_DATABASE_URL``, else an SQLite file in
-    the user's data directory. ``secret_key`` (one Fernet key, or several with the
+    the user's data directory: ``sandbox.db`` with a key of its own rather than
+    ``fieldlink.db`` when there is a ``sandbox_url``, so that sandbox credentials
+    never mix with real ones. ``secret_key`` (one Fernet key, or several with the
     encrypting one first) defaults to ``FIELDLINK_SECRET_KEY``, else, for the default
     SQLite file only, a key file beside it. ``endpoints`` overrides provider URLs
     (``{"john-deere": {"token_url": ...}}``), for one environment only when given
@@ -239,11 +303,24 @@ class Fieldlink:
         registry: PluginRegistry | None = None,
     ) -> None:
         self._database_url = database_url or os.environ.get(DATABASE_URL_ENV)
+        #: Where the database URL came from, as errors about the database name it.
+        self.database_origin = _database_origin(database_url)
         self._secret_key = secret_key
+        settings_path = None
         if endpoints is None and settings is None:
-            endpoints, settings = _settings_file(os.environ.get(SETTINGS_FILE_ENV))
+            # Blank is unset: no file, every default, as when the variable is absent.
+            settings_path = (os.environ.get(SETTINGS_FILE_ENV) or "").strip() or None
+            endpoints, settings = _settings_file(settings_path)
         self._endpoint_overrides = {k: dict(v) for k, v in (endpoints or {}).items()}
         self._settings = {k: dict(v) for k, v in (settings or {}).items()}
+        self._settings_path = settings_path
+        # Errors name the file a setting came from; those not listed came from code.
+        self._setting_files: dict[str, dict[str, str]] = {}
+        if settings_path:
+            self._setting_files = {
+                provider: dict.fromkeys(table, settings_path)
+                for provider, table in self._settings.items()
+            }
         self._sandbox_url = sandbox_url or os.environ.get(SANDBOX_URL_ENV) or None
         self._sandbox: SandboxClient | None = None
         if self._sandbox_url:
@@ -295,8 +372,22 @@ class Fieldlink:
                         self._registry.add_plugin(
                             self._alerts, name="fieldlink:webhook-alerts"
                         )
+                    self._warn_of_unknown_providers(self._registry)
                     self._alerts_ready = True
         return self._registry
+
+    def _warn_of_unknown_providers(self, registry: PluginRegistry) -> None:
+        """Say once when settings or endpoints name a provider that no plugin
+        provides: a misspelt table would otherwise be ignored."""
+        where = (
+            f"the settings file {self._settings_path} ({SETTINGS_FILE_ENV})"
+            if self._settings_path
+            else "Fieldlink(settings=..., endpoints=...)"
+        )
+        named = {*self._settings, *self._endpoint_overrides}
+        problem = registry.unknown_providers_problem(named, where)
+        if problem:
+            logger.warning("%s", problem)
 
     def deliver_alerts(self) -> Delivery:
         """Post the status alerts that are due; nothing when no webhook is configured."""
@@ -309,9 +400,13 @@ class Fieldlink:
             # One engine per instance, however many threads ask at once.
             with self._setup_lock:
                 if self._store is None:
-                    url = self._database_url or _default_database_url()
+                    url = self._database_url or _default_database_url(
+                        sandbox=self.in_sandbox
+                    )
                     self._store = Store(
-                        url, self._keyring(default_store=self._database_url is None)
+                        url,
+                        self._keyring(default_store=self._database_url is None),
+                        origin=self.database_origin,
                     )
         return self._store
 
@@ -322,19 +417,32 @@ class Fieldlink:
                 if isinstance(self._secret_key, str)
                 else self._secret_key
             )
-            return Keyring(list(keys))
+            return Keyring(keys, source="the secret_key given to Fieldlink")
         from_env = keyring_from_env()
         if from_env is not None:
             return from_env
         if not default_store:
             raise ConfigurationError(
-                f"{DATABASE_URL_ENV} names a database but FIELDLINK_SECRET_KEY is not set; "
+                f"{self.database_origin} names a database but FIELDLINK_SECRET_KEY is "
+                "not set; "
                 "every process sharing a database needs the same key "
                 "(make one with `fieldlink keys generate`)"
             )
-        return keyring_from_file(key_file())
+        return keyring_from_file(self.key_file)
+
+    @property
+    def key_file(self) -> Path:
+        """The key file of the default store; against a sandbox, its store's own.
+
+        Two stores never share one: rotating a key file's keys re-encrypts one store.
+        """
+        return data_dir() / SANDBOX_KEY_FILE if self.in_sandbox else key_file()
 
     def close(self) -> None:
+        """Wait for the alerts being delivered in the background, then let the
+        store go."""
+        if self._alerts is not None:
+            self._alerts.wait()
         if self._store is not None:
             self._store.close()
 
@@ -389,6 +497,8 @@ class Fieldlink:
     def override_settings(self, provider: str, settings: Mapping[str, Any]) -> None:
         """Change ``provider``'s settings from now on (those given as ``settings=``)."""
         self._settings.setdefault(provider, {}).update(settings)
+        for name in settings:
+            self._setting_files.get(provider, {}).pop(name, None)
 
     def _provider_settings(self, provider: str) -> dict[str, Any]:
         settings = self._settings.get(provider, {})
@@ -411,6 +521,10 @@ class Fieldlink:
                 provider, environment, self._sandbox.app_fields(provider)
             )
         return self.store.get_app(provider, environment, connection=connection)
+
+    @property
+    def _unreachable_hint(self) -> str:
+        return "" if self._sandbox is None else self._sandbox.unreachable_hint
 
     @property
     def in_sandbox(self) -> bool:
@@ -448,12 +562,14 @@ class Fieldlink:
             provider,
             timeout=self.timeout,
             on_response=self._call_recorder(credential_id),
+            unreachable_hint=self._unreachable_hint,
         )
         return ProviderContext(
             provider=loaded.info,
             environment=environment,
             endpoints=self._endpoints(loaded, environment),
             settings=self._provider_settings(provider),
+            setting_files=self._setting_files.get(provider, {}),
             app=self._app(provider, environment, connection),
             http=http,
         )
@@ -505,8 +621,12 @@ class Fieldlink:
             provider, environment, fields, loaded.schema.secret_fields
         )
 
-    def apps(self) -> list[AppRegistration]:
-        return self.store.list_apps()
+    def apps(
+        self, *, unreadable: list[DecryptionError] | None = None
+    ) -> list[AppRegistration]:
+        """Every app registration. With ``unreadable``, one whose secrets cannot be
+        decrypted is left out and its error, which names it, added there."""
+        return self.store.list_apps(unreadable=unreadable)
 
     def delete_app(self, provider: str, environment: str) -> bool:
         # A mistyped name is named, rather than taken for a registration never made.
@@ -528,6 +648,7 @@ class Fieldlink:
         from authlib.common.security import generate_token
         from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+        check_user_id(user_id)
         context = self._context(provider, environment)
         state = generate_token(43)
         verifier = generate_token(64)
@@ -576,12 +697,18 @@ class Fieldlink:
                 # The refusal is what the caller needs to hear about, not the state.
                 with contextlib.suppress(AuthFlowError):
                     self.store.consume_session(params["state"], provider)
+            error = str(params["error"])
             description = str(params.get("error_description") or "")[:200]
+            # RFC 6749 4.1.2.1: access_denied is the answer of a user who said no.
+            refusal = (
+                f"the user refused the connection at {provider}'s consent page"
+                if error == "access_denied"
+                else f"{provider} did not authorise the connection"
+            )
             raise AuthorizationDenied(
-                f"{provider} did not authorise the connection: {params['error']}"
-                + (f" ({description})" if description else ""),
+                f"{refusal}: {error}" + (f" ({description})" if description else ""),
                 provider=provider,
-                error=str(params["error"]),
+                error=error,
             )
         state = params.get("state")
         if not state:
@@ -611,8 +738,13 @@ class Fieldlink:
         """Store a credential body (the one Leaf documents) for ``user_id``.
 
         With ``verify``, a credential that carries no access token is refreshed at
-        once, so a dead refresh token shows up now rather than at first use.
+        once, so a dead refresh token shows up now rather than at first use. The
+        credential is stored before that refresh, because a provider may rotate the
+        refresh token on first use: when the refresh raises ``ProviderUnavailable``,
+        the credential stays stored and is refreshed again when next used; when it
+        raises ``CredentialInvalid``, it stays stored, marked invalid.
         """
+        check_user_id(user_id)
         loaded = self.registry.provider(provider)
         loaded.schema.validate(payload)
         environment = payload.get("clientEnvironment")
@@ -660,9 +792,29 @@ class Fieldlink:
     # Stored credentials
 
     def credential(self, user_id: str, provider: str) -> Credential:
-        return self._stored(user_id, provider)
+        return self._stored(user_id, provider, missing=_SEE_LIST, earlier_ids=True)
 
-    def _stored(self, user_id: str, provider: str) -> Credential:
+    def _stored(
+        self,
+        user_id: str,
+        provider: str,
+        *,
+        missing: str = _CONNECT_FIRST,
+        earlier_ids: bool = False,
+    ) -> Credential:
+        """The user's credential; ``missing`` says what to do when there is none.
+
+        With ``earlier_ids``, an id :func:`check_user_id` refuses still finds a
+        credential stored under it before ids were checked, so that it can be
+        shown and deleted.
+        """
+        refused: InvalidUserIdError | None = None
+        try:
+            check_user_id(user_id)
+        except InvalidUserIdError as error:
+            if not earlier_ids:
+                raise
+            refused = error
         try:
             self.registry.provider(provider)
         except UnknownProviderError:
@@ -673,27 +825,64 @@ class Fieldlink:
             except CredentialNotFound:
                 pass
             raise
-        return self.store.get_credential(user_id, provider)
+        try:
+            return self.store.get_credential(user_id, provider)
+        except CredentialNotFound:
+            if refused is not None:
+                raise refused from None
+            raise CredentialNotFound(
+                f"no {provider} credential is stored for user {user_id!r}; {missing}",
+                provider=provider,
+            ) from None
 
     def credentials(
-        self, user_id: str | None = None, provider: str | None = None
+        self,
+        user_id: str | None = None,
+        provider: str | None = None,
+        *,
+        unreadable: list[DecryptionError] | None = None,
     ) -> list[Credential]:
+        """The stored credentials, of one user or provider if named. With
+        ``unreadable``, one whose secrets cannot be decrypted is left out and its
+        error, which names it, added there; without, that error is raised."""
+        if user_id is not None:
+            check_user_id(user_id)
         if provider is not None:
             self.registry.provider(provider)
-        return self.store.list_credentials(user_id, provider)
+        return self.store.list_credentials(user_id, provider, unreadable=unreadable)
 
     def delete(self, user_id: str, provider: str, *, revoke: bool = True) -> Deletion:
         """Delete the credential; first revoke it at the provider where it can be.
 
-        The local copy goes even when revocation fails; the answer says what happened.
+        The local copy goes even when revocation fails, and when its secrets cannot
+        be decrypted (deleting needs none); the answer says what happened.
         """
-        credential = self._stored(user_id, provider)
+        try:
+            credential = self._stored(
+                user_id, provider, missing=_SEE_LIST, earlier_ids=True
+            )
+        except DecryptionError:
+            return self._delete_unreadable(user_id, provider, revoke=revoke)
         deletion = Deletion(revoked=None)
         if revoke and credential.status is CredentialStatus.ACTIVE:
             deletion = self._revoke(credential)
         self.store.delete_credential(credential.id)
         self._cache.pop((user_id, provider), None)
         return deletion
+
+    def _delete_unreadable(
+        self, user_id: str, provider: str, *, revoke: bool
+    ) -> Deletion:
+        self.store.delete_credential(self.store.credential_id(user_id, provider))
+        self._cache.pop((user_id, provider), None)
+        if not revoke:
+            return Deletion(revoked=None)
+        failure = (
+            f"its secrets cannot be decrypted with the configured keys, so {provider} "
+            "was not asked to revoke it; revoke the grant in the user's account there"
+        )
+        logger.warning("revoking the %s credential skipped: %s", provider, failure)
+        return Deletion(revoked=False, error=failure)
 
     def _revoke(self, credential: Credential) -> Deletion:
         provider = credential.provider
@@ -717,8 +906,14 @@ class Fieldlink:
         return Deletion(revoked=revoked)
 
     def events(self, user_id: str, provider: str, *, limit: int = 50) -> list[Event]:
-        credential = self._stored(user_id, provider)
-        return self.store.list_events(credential.id, limit=limit)
+        try:
+            credential_id = self._stored(
+                user_id, provider, missing=_SEE_LIST, earlier_ids=True
+            ).id
+        except DecryptionError:
+            # The log holds no secret: it is shown even when the credential's are lost.
+            credential_id = self.store.credential_id(user_id, provider)
+        return self.store.list_events(credential_id, limit=limit)
 
     def masked_payload(self, credential: Credential) -> dict[str, Any]:
         """The credential's payload with every secret masked, for display.
@@ -897,10 +1092,13 @@ class Fieldlink:
         holding a refresh token its provider retires when left unused that long.
         Several workers, threads or machines, may run this at once: each claims
         credentials the others do not hold (``FOR UPDATE SKIP LOCKED`` on
-        PostgreSQL). A passing failure keeps the worker away from that credential for
-        ``RETRY_DELAY``. Each credential is refreshed at most once a call, even when
-        its new token expires within ``within`` again. Ends when nothing is due or
-        ``stop`` is set.
+        PostgreSQL). A refresh that fails, whatever the error (a passing one, a
+        secret that cannot be decrypted, a bug in a plugin), is reported, recorded in
+        the credential's event log and keeps every worker away from that credential
+        for ``RETRY_DELAY``; the pass goes on with the others. Each credential is
+        refreshed at most once a call, even when its new token expires within
+        ``within`` again. Ends when nothing is due or ``stop`` is set; an error of
+        the store itself, not of one credential, is raised.
         """
         tokened = {
             pid: loaded.info
@@ -925,30 +1123,59 @@ class Fieldlink:
             ) as locked:
                 if locked is None:
                     return
-                claimed = locked.credential
-                context = self._context(
-                    claimed.provider,
-                    claimed.environment,
-                    credential_id=claimed.id,
-                    connection=locked.connection,
-                )
-                outcome = self._refresh_under_lock(locked, context, force=True)
-                if (
-                    outcome.failure is not None
-                    and outcome.credential.status is CredentialStatus.ACTIVE
-                ):
-                    locked.defer(moment + RETRY_DELAY)
-            try:
-                credential = self._announce(outcome)
-            except FieldlinkError as error:
-                yield RefreshReport(
-                    claimed,
-                    error=str(error),
-                    invalid=isinstance(error, CredentialRevoked),
-                )
-            else:
-                self._remember(credential)
-                yield RefreshReport(credential)
+                broken: RefreshReport | None = None
+                try:
+                    outcome = self._refresh_claimed(locked, moment)
+                except Exception as error:
+                    broken = self._record_broken_refresh(locked, error, moment)
+            yield self._due_report(outcome) if broken is None else broken
+
+    def _refresh_claimed(self, locked: LockedCredential, moment: datetime) -> _Outcome:
+        # A savepoint: a refresh that breaks off leaves none of its writes, and the
+        # claim's transaction can still record why.
+        with locked.connection.begin_nested():
+            context = self._context(
+                locked.provider,
+                locked.credential.environment,
+                credential_id=locked.id,
+                connection=locked.connection,
+            )
+            outcome = self._refresh_under_lock(locked, context, force=True)
+        if (
+            outcome.failure is not None
+            and outcome.credential.status is CredentialStatus.ACTIVE
+        ):
+            locked.defer(moment + RETRY_DELAY)
+        return outcome
+
+    def _record_broken_refresh(
+        self, locked: LockedCredential, error: Exception, moment: datetime
+    ) -> RefreshReport:
+        """A refresh that raised rather than failing as refreshes do (a secret that
+        cannot be decrypted, a plugin's or fieldlink's own bug): the worker reports
+        it and leaves the credential alone for a while, as after any failure."""
+        report = _failure_report(locked.id, locked.user_id, locked.provider, error)
+        locked.add_event(
+            "refresh_failed",
+            status_code=getattr(error, "status", None),
+            message=report.error or "",
+        )
+        locked.defer(moment + RETRY_DELAY)
+        return report
+
+    def _due_report(self, outcome: _Outcome) -> RefreshReport:
+        """Tell observers what the worker's refresh did, and report it."""
+        try:
+            credential = self._announce(outcome)
+        except FieldlinkError as error:
+            failed = outcome.credential
+            return _failure_report(
+                failed.id, failed.user_id, failed.provider, error, failed
+            )
+        self._remember(credential)
+        return RefreshReport(
+            credential.id, credential.user_id, credential.provider, credential
+        )
 
     def prune_events(self) -> int:
         """Delete events older than the retention period; return how many went."""
@@ -998,6 +1225,7 @@ class Fieldlink:
             auth=authorize,
             timeout=self.timeout,
             on_response=context.http.on_response,
+            unreachable_hint=self._unreachable_hint,
         )
 
     def list_resources(
@@ -1081,6 +1309,41 @@ class Fieldlink:
         )
         for page in pages:
             yield from page.items
+
+
+def _failure_report(
+    credential_id: str,
+    user_id: str,
+    provider: str,
+    error: Exception,
+    credential: Credential | None = None,
+) -> RefreshReport:
+    """The report of a failed refresh; an error nobody raised on purpose (a bug, in
+    a plugin or in fieldlink) also has its traceback logged."""
+    if isinstance(error, FieldlinkError):
+        reason = str(error)
+    else:
+        # Its message may quote anything, a secret included: the log has it all.
+        reason = f"unexpected {type(error).__name__}; the traceback is in the log"
+    if not isinstance(error, FieldlinkError) or (
+        isinstance(error, PluginError) and error.__cause__ is not None
+    ):
+        logger.error(
+            "refreshing the %s credential of user %r failed: %s",
+            provider,
+            user_id,
+            reason,
+            exc_info=error,
+        )
+    return RefreshReport(
+        credential_id,
+        user_id,
+        provider,
+        credential,
+        error=reason,
+        invalid=isinstance(error, CredentialRevoked),
+        passing=isinstance(error, ProviderUnavailable),
+    )
 
 
 def _record_invalid(locked: Any, error: CredentialRevoked) -> None:

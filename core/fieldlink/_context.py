@@ -26,8 +26,10 @@ class ProviderContext:
 
     The ``setting_*`` accessors check what the host wrote and raise one
     :class:`~fieldlink.errors.ConfigurationError` that names the provider, the
-    setting and what it must be; :meth:`invalid_setting` builds that error for
-    checks of a plugin's own.
+    setting, what it must be and where the host wrote it; :meth:`invalid_setting`
+    builds that error for checks of a plugin's own. When the provider declares the
+    settings it reads (``ProviderInfo.settings``), a setting of any other name is
+    refused as the context is made, before any hook runs.
     """
 
     provider: ProviderInfo
@@ -36,6 +38,32 @@ class ProviderContext:
     settings: Mapping[str, Any]
     app: AppRegistration | None
     http: HttpClient = attrs.field(repr=False)
+    #: The settings file each setting was read from; those not named were given in
+    #: code.
+    setting_files: Mapping[str, str] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        declared = self.provider.settings
+        if declared is not None and set(self.settings) - set(declared):
+            raise self._unknown_settings(declared)
+
+    def _unknown_settings(self, declared: tuple[str, ...]) -> ConfigurationError:
+        """The error for host settings of names the provider does not read."""
+        provider = self.provider.id
+        unknown = sorted(set(self.settings) - set(declared))
+        plural = len(unknown) > 1
+        them = "them" if plural else "it"
+        fix = (
+            f"its settings are {', '.join(sorted(declared))}: correct the name or "
+            f"remove {them}"
+            if declared
+            else f"it reads none: remove {them}"
+        )
+        return ConfigurationError(
+            f"{provider} reads no setting{'s' * plural} named "
+            f"{', '.join(map(repr, unknown))} ({self._source(unknown[0])}); {fix}",
+            provider=provider,
+        )
 
     def endpoint(self, name: str) -> str:
         try:
@@ -48,8 +76,54 @@ class ProviderContext:
             ) from None
 
     def setting(self, name: str, default: Any) -> Any:
-        """The host's value of ``name``, or ``default``, unchecked."""
+        """The host's value of ``name``, or ``default``, unchecked: read through a
+        typed accessor instead, so that a wrong value is named, never coerced."""
         return self.settings.get(name, default)
+
+    def setting_flag(self, name: str, default: bool) -> bool:
+        """True or false, and nothing taken for either ("yes", 1)."""
+        value = self.setting(name, default)
+        if not isinstance(value, bool):
+            raise self.invalid_setting(name, "true or false")
+        return value
+
+    def setting_choice(self, name: str, default: str, choices: Collection[str]) -> str:
+        """One of ``choices``."""
+        value = self.setting(name, default)
+        if not isinstance(value, str) or value not in choices:
+            raise self.invalid_setting(
+                name, "one of " + ", ".join(repr(choice) for choice in choices)
+            )
+        return value
+
+    def setting_words(self, name: str, default: Collection[str]) -> tuple[str, ...]:
+        """A list of words without spaces, such as OAuth scopes or error codes; one
+        string is split on white space, as an OAuth ``scope`` parameter is."""
+        value = self.setting(name, default)
+        if isinstance(value, str):
+            return tuple(value.split())
+        if not isinstance(value, list | tuple | set | frozenset) or not all(
+            isinstance(word, str) and word and not _has_space(word) for word in value
+        ):
+            raise self.invalid_setting(
+                name,
+                "a list of strings without spaces, or one string of them separated "
+                "by spaces",
+            )
+        return tuple(value)
+
+    def setting_texts(
+        self, name: str, default: Mapping[str, str], *, keys: Collection[str]
+    ) -> dict[str, str]:
+        """A mapping of some of ``keys`` to non-empty strings."""
+        value = self.setting(name, default)
+        if not isinstance(value, Mapping) or not all(
+            key in keys and isinstance(text, str) and text
+            for key, text in value.items()
+        ):
+            expected = f"a mapping of {', '.join(sorted(keys))} to non-empty strings"
+            raise self.invalid_setting(name, expected)
+        return dict(value)
 
     def setting_int(
         self, name: str, default: int, *, minimum: int | None = None
@@ -130,12 +204,20 @@ class ProviderContext:
     def invalid_setting(self, name: str, expected: str) -> ConfigurationError:
         """The error for a setting ``name`` whose value is not ``expected``."""
         provider = self.provider.id
+        if name in self.setting_files:
+            fix = f"{name} in its [{provider}] table"
+        else:
+            fix = f"settings={{{provider!r}: {{{name!r}: ...}}}}"
         return ConfigurationError(
-            f"the {provider} setting {name!r} must be {expected}; fix "
-            f"settings={{{provider!r}: {{{name!r}: ...}}}} or leave it out for the "
-            "default",
+            f"the {provider} setting {name!r} {self._source(name)} must be "
+            f"{expected}; fix {fix} or leave it out for the default",
             provider=provider,
         )
+
+    def _source(self, name: str) -> str:
+        """Where the host wrote the setting ``name``, said after it."""
+        path = self.setting_files.get(name)
+        return "given in code" if path is None else f"in the settings file {path}"
 
     def app_fields(self) -> Mapping[str, Any]:
         if self.app is None:
@@ -146,6 +228,10 @@ class ProviderContext:
                 provider=self.provider.id,
             )
         return self.app.fields
+
+
+def _has_space(word: str) -> bool:
+    return any(character.isspace() for character in word)
 
 
 def _names_only(template: Any, fields: Collection[str]) -> bool:

@@ -4,7 +4,8 @@ Provider plugins arrive through entry points in the ``fieldlink.providers`` grou
 named by provider id. Each is checked as it loads; one that breaks the contract is
 left out and reported with the reason, and every other plugin keeps working.
 ``FIELDLINK_PLUGINS`` (a comma-separated list of entry point names) limits which
-plugins load.
+plugins load. Set but blank, it names none and so loads none, as an allow-list
+should, and :meth:`PluginRegistry.selection_problem` says so.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import functools
 import importlib.metadata
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
@@ -121,6 +122,8 @@ class PluginRegistry:
         self.unselected: list[str] = []
         #: Names FIELDLINK_PLUGINS gives that no installed plugin has.
         self.not_installed: list[str] = []
+        #: True when FIELDLINK_PLUGINS is set but names no plugin.
+        self.none_selected = False
         self._callers: dict[tuple[str, str], Any] = {}
 
     # Loading
@@ -129,6 +132,7 @@ class PluginRegistry:
         entry_points = _entry_points()
         selected = _selected()
         if selected is not None:
+            self.none_selected = not selected
             installed = {entry_point.name for entry_point in entry_points}
             self.not_installed = sorted(selected - installed)
             self.unselected = sorted(installed - selected)
@@ -181,13 +185,17 @@ class PluginRegistry:
     def register_hooks(self, name: str, plugin: Any) -> str | None:
         """Register ``plugin``'s hooks as provider ``name``; if they do not match the
         hook specifications, leave it unregistered and say why."""
+        registered_as = self.manager.get_name(plugin)
+        if registered_as is not None:
+            return self._already_registered(name, registered_as)
         try:
             self.manager.register(plugin, name=f"provider:{name}")
-        except (pluggy.PluginValidationError, ValueError) as exc:
-            if isinstance(exc, pluggy.PluginValidationError):
-                # pluggy 1.5 keeps the hooks it added before the invalid one: drop them.
-                self.manager.unregister(name=f"provider:{name}")
+        except pluggy.PluginValidationError as exc:
+            # pluggy 1.5 keeps the hooks it added before the invalid one: drop them.
+            self.manager.unregister(name=f"provider:{name}")
             return f"does not match the hook specifications: {exc}"
+        except ValueError:  # pluggy's message shows the other plugin's repr
+            return f"another plugin is already registered as provider:{name}"
         unknown = [
             caller.name
             for caller in self.manager.get_hookcallers(plugin) or ()
@@ -198,6 +206,22 @@ class PluginRegistry:
             unknown_hooks = ", ".join(unknown)
             return f"implements hooks the specifications do not know: {unknown_hooks}"
         return None
+
+    def _already_registered(self, name: str, registered_as: str) -> str:
+        """Why the plugin object offered as provider ``name`` cannot be registered
+        again, when it already is, as ``registered_as``."""
+        other = registered_as.removeprefix("provider:")
+        if other == registered_as:
+            return f"is the plugin object already registered as {registered_as!r}"
+        loaded = self.providers.get(other)
+        origin = (
+            f" (from {loaded.distribution})" if loaded and loaded.distribution else ""
+        )
+        return (
+            f"is the same plugin object as the provider {other!r} already loaded"
+            f"{origin}: two distributions ship one plugin, or the entry point "
+            f"{name!r} names a plugin that describes another provider"
+        )
 
     def describe_plugin(self, plugin: Any) -> Any:
         """What a registered plugin's ``describe_provider`` answers, asked alone."""
@@ -234,15 +258,44 @@ class PluginRegistry:
         return None
 
     def selection_problem(self) -> str | None:
-        """What is wrong with FIELDLINK_PLUGINS, if it names plugins not installed."""
+        """What is wrong with FIELDLINK_PLUGINS, if it names plugins not installed
+        or none at all."""
+        installed = ", ".join(sorted(self._installed())) or "none"
+        if self.none_selected:
+            return (
+                f"{PLUGINS_ENV} is set but names no plugin, so none is loaded; name "
+                f"the plugins to load (installed: {installed}), or unset it to load "
+                "every plugin"
+            )
         if not self.not_installed:
             return None
         named = ", ".join(repr(name) for name in self.not_installed)
-        installed = ", ".join(sorted(ep.name for ep in _entry_points())) or "none"
         return (
             f"{PLUGINS_ENV} names {named}, which no installed plugin provides "
             f"(installed: {installed}); correct the names, or unset {PLUGINS_ENV} "
             "to load every plugin"
+        )
+
+    def unknown_providers_problem(
+        self, named: Collection[str], where: str
+    ) -> str | None:
+        """What is wrong with settings that ``where`` gives for the providers
+        ``named``, if some name no installed plugin."""
+        unknown = sorted(set(named) - self._installed())
+        if not unknown:
+            return None
+        installed = ", ".join(sorted(self._installed())) or "none"
+        return (
+            f"{where} has settings for {', '.join(map(repr, unknown))}, which no "
+            f"installed plugin provides (installed: {installed}); correct the "
+            "provider id, or remove them"
+        )
+
+    def _installed(self) -> set[str]:
+        """Every installed plugin's name, loaded or not, and the providers added by
+        hand."""
+        return {entry_point.name for entry_point in _entry_points()} | set(
+            self.providers
         )
 
     def _fail(self, name: str, distribution: str | None, reason: str) -> None:

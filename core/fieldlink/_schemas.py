@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._files import read_json
 from ._paths import cache_dir
-from .errors import CredentialValidationError, ValidationIssue
+from .errors import CredentialValidationError, FileFormatError, ValidationIssue
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -53,16 +54,11 @@ class SchemaFileError(ValueError):
 
 def load_json(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_json(path)
     except OSError as exc:
         raise SchemaFileError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise SchemaFileError(
-            f"{path}: not valid JSON at {where}: {exc.msg}", line=exc.lineno
-        ) from None
+    except FileFormatError as exc:
+        raise SchemaFileError(str(exc), line=exc.line) from None
 
 
 # Checking schema files
@@ -121,53 +117,119 @@ def _check_key(path: Path) -> str:
 
 def schema_file_problems(path: Path) -> list[SchemaProblem]:
     """Check a credential schema file: JSON, JSON Schema 2020-12, the core's
-    meta-schema, every ``$ref`` resolved offline, and every example valid."""
-    import jsonschema
+    meta-schema, every ``$ref`` resolved offline, and every example valid.
 
+    Every problem is reported at once. A check is left out only where an earlier
+    failure leaves it nothing to check (a file that is not a JSON object) or cannot
+    be trusted (``$ref``s in what is not JSON Schema, examples against a schema
+    whose ``$ref``s do not resolve).
+    """
     try:
         schema = load_json(path)
     except SchemaFileError as exc:
         return [_unreadable(path, exc)]
-    if not isinstance(schema, dict) or schema.get("$schema") != DIALECT:
-        return [
-            SchemaProblem(
-                path, "$.$schema", f"must be {DIALECT!r}", f'set "$schema": "{DIALECT}"'
-            )
-        ]
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
+    if not isinstance(schema, dict):
         return [
             SchemaProblem(
                 path,
-                _json_path(exc.path),
-                f"not valid JSON Schema: {exc.message}",
-                "correct this keyword; the rules are those of JSON Schema 2020-12",
+                "$",
+                "must be a JSON object",
+                "write the schema as one JSON object: {...}",
             )
         ]
 
-    problems = [
+    problems = _json_schema_problems(path, schema)
+    invalid = {problem.path for problem in problems}
+    # A keyword JSON Schema already faults is not faulted twice.
+    problems += [
         SchemaProblem(path, issue.path, issue.message, _meta_fix(issue.path))
         for issue in _issues(_meta_validator(), schema)
+        if issue.path not in invalid
     ]
-    problems += unresolved_refs(path, schema)
-    if problems:
+    if invalid:
         return problems
-
-    # Every example must itself be a valid payload, refs resolved offline.
-    validator = _build_validator(schema, path.parent)
-    for index, example in enumerate(schema["examples"]):
-        for issue in _issues(validator, example):
-            problems.append(
-                SchemaProblem(
-                    path,
-                    f"$.examples[{index}]{issue.path[1:]}",
-                    issue.message,
-                    f"correct examples[{index}]: it must be a payload the schema "
-                    "accepts, as a host would post it",
-                )
-            )
+    unresolved = unresolved_refs(path, schema)
+    problems += unresolved
+    if not unresolved:
+        problems += _example_problems(path, schema)
     return problems
+
+
+def _json_schema_problems(path: Path, schema: Mapping[str, Any]) -> list[SchemaProblem]:
+    """Where ``schema`` breaks the rules of JSON Schema 2020-12 itself."""
+    import jsonschema
+    from jsonschema.exceptions import relevance
+
+    dialect = jsonschema.Draft202012Validator
+    validator = dialect(dialect.META_SCHEMA, format_checker=dialect.FORMAT_CHECKER)
+    problems: dict[tuple[str, str], SchemaProblem] = {}
+    for error in sorted(validator.iter_errors(schema), key=relevance):
+        where = _json_path(error.absolute_path)
+        problems.setdefault(
+            (where, error.message),
+            SchemaProblem(
+                path,
+                where,
+                f"not valid JSON Schema: {error.message}",
+                "correct this keyword; the rules are those of JSON Schema 2020-12",
+            ),
+        )
+    return list(problems.values())
+
+
+def _example_problems(path: Path, schema: Mapping[str, Any]) -> list[SchemaProblem]:
+    """Every example must itself be a valid payload, refs resolved offline."""
+    examples = schema.get("examples")
+    if not isinstance(examples, list):
+        return []  # the meta-schema says what is wrong with them
+    validator = _build_validator(schema, path.parent)
+    return [
+        SchemaProblem(
+            path,
+            f"$.examples[{index}]{issue.path[1:]}",
+            issue.message,
+            f"correct examples[{index}]: it must be a payload the schema "
+            "accepts, as a host would post it",
+        )
+        for index, example in enumerate(examples)
+        for issue in _issues(validator, example)
+    ]
+
+
+#: What a field's name says when it holds a secret, lower-cased with its separators
+#: dropped: clientSecret, password, refreshToken, privateKey, apiKey, accessKey...
+#: An access key is only an id at some providers: those say so, "writeOnly": false.
+_SECRET_NAME = re.compile(
+    r"secret|passw(or)?d|passphrase|token|(private|api|access|subscription|signing)key"
+)
+
+
+def unmarked_secrets(path: Path) -> list[SchemaProblem]:
+    """The payload fields whose name says they are secret but whose schema does not
+    say whether they are: neither ``"writeOnly": true`` nor ``"writeOnly": false``.
+    A field left unmarked is shown by ``fieldlink credentials show`` and stored
+    unmasked."""
+    try:
+        schema = load_json(path)
+    except SchemaFileError:
+        return []  # reported by schema_file_problems
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return []
+    return [
+        SchemaProblem(
+            path,
+            f"$.properties.{name}.writeOnly",
+            f"{name!r} is named like a secret but is not marked writeOnly",
+            'add "writeOnly": true, so that it is encrypted at rest, masked in '
+            "output and never quoted in errors; if it is not a secret, say so with "
+            '"writeOnly": false',
+        )
+        for name, spec in properties.items()
+        if isinstance(spec, dict)
+        and "writeOnly" not in spec
+        and _SECRET_NAME.search(re.sub(r"[^a-z0-9]", "", name.lower()))
+    ]
 
 
 def _unreadable(path: Path, exc: SchemaFileError) -> SchemaProblem:
@@ -186,13 +248,14 @@ def _unreadable(path: Path, exc: SchemaFileError) -> SchemaProblem:
 _META_FIXES = {
     "x-fieldlink-scope": 'add "x-fieldlink-scope": "app" for a field of the host\'s '
     'app registration, "user" for one that belongs to a connected user',
-    "writeOnly": 'set "writeOnly": true on a secret, false (or leave it out) otherwise',
+    "writeOnly": 'set "writeOnly": true on a secret, false otherwise',
     "examples": 'add "examples": a list of at least one payload the schema accepts',
     "additionalProperties": 'set "additionalProperties": false, so that unknown '
     "fields are refused",
     "type": 'set "type": "object"',
     "properties": 'describe each field of the payload under "properties"',
     "required": 'list the fields a payload must carry in "required"',
+    "$schema": f'set "$schema": "{DIALECT}"',
     "$id": 'give the schema a "$id", such as "urn:fieldlink:<provider id>:credentials"',
     "title": 'give the schema a "title"',
 }

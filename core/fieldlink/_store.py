@@ -12,17 +12,25 @@ import contextlib
 import hashlib
 import json
 import logging
+import shlex
 import uuid
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from . import _tables as t
-from ._crypto import Keyring
-from .errors import AuthStateError, CredentialNotFound, StoreError
+from ._crypto import SECRET_KEY_ENV, Keyring
+from ._paths import create_private_file, make_private_dir
+from .errors import (
+    AuthStateError,
+    ConfigurationError,
+    CredentialNotFound,
+    DecryptionError,
+    StoreError,
+)
 from .models import (
     AppRegistration,
     AuthSession,
@@ -43,6 +51,7 @@ SQLITE_BUSY_TIMEOUT = 120
 POOL_SIZE = 4
 POOL_OVERFLOW = 4
 _MIGRATION_LOCK_ID = 0x6669656C64  # any constant shared by every fieldlink process
+_Read = TypeVar("_Read")
 
 
 def now() -> datetime:
@@ -68,29 +77,36 @@ def _scopes(text: str) -> tuple[str, ...]:
 class Store:
     """Credentials, auth sessions, app registrations and events."""
 
-    def __init__(self, url: str, keyring: Keyring) -> None:
+    def __init__(
+        self, url: str, keyring: Keyring, *, origin: str = DATABASE_URL_ENV
+    ) -> None:
         self.url = url
         self.keyring = keyring
+        #: Where the URL came from, for the errors that ask to correct it.
+        self.origin = origin
         try:
-            self.engine = sa.create_engine(url, **self._engine_options(url))
+            self.engine = sa.create_engine(url, **self._engine_options(url, origin))
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise StoreError(
-                f"cannot use the database URL from {DATABASE_URL_ENV}: {exc}"
+                f"cannot use the database URL from {origin}: {exc}"
             ) from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._migrate()
+        try:
+            self._check_keys()
+        except ConfigurationError:
+            self.engine.dispose()
+            raise
 
     def __repr__(self) -> str:
-        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+        return f"Store({self._shown_url!r})"
 
     @staticmethod
-    def _engine_options(url: str) -> dict[str, Any]:
+    def _engine_options(url: str, origin: str) -> dict[str, Any]:
         if url.startswith("sqlite"):
-            path = sa.engine.make_url(url).database
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_sqlite_file(sa.engine.make_url(url), origin)
             return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
         # Each process keeps few connections: many processes share one server, whose
         # connection limit (100 by default on PostgreSQL) must hold them all.
@@ -124,7 +140,7 @@ class Store:
                 command.upgrade(config, "head")
         except sa.exc.OperationalError as exc:
             raise StoreError(
-                f"cannot open the database {self!r}: {exc.orig}; check {DATABASE_URL_ENV}"
+                f"cannot open the database {self!r}: {exc.orig}; check {self.origin}"
             ) from None
 
     def _revision(self, connection: sa.Connection | None = None) -> str | None:
@@ -157,6 +173,54 @@ class Store:
                     sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_ID))
                 )
                 yield conn
+
+    # Keys
+
+    #: Where a secret of each kind lives, and when it was last written.
+    _SAMPLED = (
+        (t.credentials, "secret_payload", "updated_at"),
+        (t.app_registrations, "secret_fields", "created_at"),
+        (t.auth_sessions, "code_verifier", "created_at"),
+    )
+
+    def _check_keys(self) -> None:
+        """Refuse keys that decrypt nothing this store holds, before they write.
+
+        Keys that read neither the least nor the most recently written secret of
+        the first table holding any are not this store's keys: what they wrote
+        could never be read by the processes that have the right ones. A single row
+        that the right keys cannot read is named when read, and can be deleted.
+        """
+        sample = self._secret_sample()
+        if sample and not any(self.keyring.can_decrypt(token) for token in sample):
+            raise ConfigurationError(
+                f"the configured keys ({self.keyring.source}) do not decrypt the "
+                f"secrets already in the store {self._name}, so nothing is read "
+                f"or written; put the key they were written with into "
+                f"{SECRET_KEY_ENV}, after the new one and a comma if you are "
+                f"rotating keys ({SECRET_KEY_ENV}=NEW,OLD)"
+            )
+
+    def _secret_sample(self) -> list[str]:
+        with self.engine.connect() as conn:
+            for table, column, written in self._SAMPLED:
+                query = sa.select(table.c[column]).limit(1)
+                ends = (table.c[written].asc(), table.c[written].desc())
+                sample = [conn.execute(query.order_by(end)).scalar() for end in ends]
+                found = [token for token in sample if token is not None]
+                if found:
+                    return found
+        return []
+
+    @property
+    def _shown_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def _name(self) -> str:
+        """The store as its owner knows it: a file, or a server's URL."""
+        path = self.engine.url.database
+        return path if self.is_sqlite and path else self._shown_url
 
     # App registrations
 
@@ -208,14 +272,18 @@ class Store:
             )
         return None if row is None else self._app(row)
 
-    def list_apps(self) -> list[AppRegistration]:
+    def list_apps(
+        self, *, unreadable: list[DecryptionError] | None = None
+    ) -> list[AppRegistration]:
+        """Every app registration. With ``unreadable``, one whose secrets cannot be
+        decrypted is left out and its error added there, rather than raised."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(t.app_registrations).order_by(
                     t.app_registrations.c.provider, t.app_registrations.c.environment
                 )
             ).mappings()
-            return [self._app(row) for row in rows]
+            return _readable(rows, self._app, unreadable)
 
     def delete_app(self, provider: str, environment: str) -> bool:
         with self.engine.begin() as conn:
@@ -228,11 +296,16 @@ class Store:
         return result.rowcount > 0
 
     def _app(self, row: Mapping[str, Any] | sa.RowMapping) -> AppRegistration:
-        fields = json.loads(row["public_fields"])
-        fields.update(json.loads(self.keyring.decrypt(row["secret_fields"])))
-        return AppRegistration(
-            row["provider"], row["environment"], fields, row["created_at"]
+        provider, environment = row["provider"], row["environment"]
+        secret = self.keyring.decrypt(
+            row["secret_fields"],
+            _describe(t.app_registrations, row),
+            or_else=f"register the app again (`fieldlink apps add {provider} "
+            f"--environment {environment}`)",
         )
+        fields = json.loads(row["public_fields"])
+        fields.update(json.loads(secret))
+        return AppRegistration(provider, environment, fields, row["created_at"])
 
     # Auth sessions
 
@@ -251,13 +324,24 @@ class Store:
                     expires_at=session.expires_at,
                 )
             )
-            # Sessions are small but nobody else removes the abandoned ones.
-            conn.execute(
-                t.auth_sessions.delete().where(t.auth_sessions.c.expires_at < now())
-            )
+            # Nobody else removes the sessions users abandon half-way.
+            self.prune_sessions(connection=conn)
+
+    def prune_sessions(self, *, connection: sa.Connection | None = None) -> int:
+        """Delete the auth sessions that can serve no more: expired ones, and used
+        ones that earlier versions kept. Their code verifiers are secrets that
+        nobody needs. Returns how many went."""
+        c = t.auth_sessions.c
+        statement = t.auth_sessions.delete().where(
+            sa.or_(c.expires_at < now(), c.used_at.is_not(None))
+        )
+        with contextlib.ExitStack() as stack:
+            conn = connection or stack.enter_context(self.engine.begin())
+            return conn.execute(statement).rowcount
 
     def consume_session(self, state: str, provider: str) -> AuthSession:
-        """Return the session of ``state`` and mark it used; it works once only."""
+        """Return the session of ``state`` and delete it: it works once only, and
+        its code verifier is kept no longer than the connection needs it."""
         key = state_hash(state)
         with self.engine.begin() as conn:
             row = (
@@ -269,36 +353,41 @@ class Store:
                 .mappings()
                 .first()
             )
-            if row is None or row["provider"] != provider:
-                raise AuthStateError(
-                    f"unknown state for {provider}: start the connection again",
-                    provider=provider,
-                )
-            # The conditional update makes a replay lose even when two arrive at once.
-            used = conn.execute(
-                t.auth_sessions.update()
-                .where(
-                    t.auth_sessions.c.state_hash == key,
-                    t.auth_sessions.c.used_at.is_(None),
-                )
-                .values(used_at=now())
+            # The state of another provider is left alone: a forgery burns nothing.
+            if row is not None and row["provider"] != provider:
+                row = None
+            deletion = t.auth_sessions.delete().where(
+                t.auth_sessions.c.state_hash == key
             )
-            if used.rowcount != 1:
-                raise AuthStateError(
-                    f"this {provider} authorisation was already used: start the connection again",
-                    provider=provider,
-                )
-            if row["expires_at"] < now():
-                raise AuthStateError(
-                    f"this {provider} authorisation expired: start the connection again",
-                    provider=provider,
-                )
+            if row is not None and conn.execute(deletion).rowcount != 1:
+                row = None  # another callback with this state took it first
+        # Raised once the deletion has committed, so that a refused session goes too.
+        if row is None:
+            raise AuthStateError(
+                f"unknown state for {provider} (never issued, already used or "
+                "expired): start the connection again",
+                provider=provider,
+            )
+        if row["used_at"] is not None:
+            raise AuthStateError(
+                f"this {provider} authorisation was already used: start the connection again",
+                provider=provider,
+            )
+        if row["expires_at"] < now():
+            raise AuthStateError(
+                f"this {provider} authorisation expired: start the connection again",
+                provider=provider,
+            )
         return AuthSession(
             user_id=row["user_id"],
             provider=row["provider"],
             environment=row["environment"],
             redirect_uri=row["redirect_uri"],
-            code_verifier=self.keyring.decrypt(row["code_verifier"]),
+            code_verifier=self.keyring.decrypt(
+                row["code_verifier"],
+                _describe(t.auth_sessions, row),
+                or_else="start the connection again",
+            ),
             scopes=_scopes(row["scopes"]),
             expires_at=row["expires_at"],
         )
@@ -376,6 +465,13 @@ class Store:
         }
 
     def get_credential(self, user_id: str, provider: str) -> Credential:
+        return self._credential(self._credential_row(user_id, provider))
+
+    def credential_id(self, user_id: str, provider: str) -> str:
+        """The id of the user's credential, read without decrypting anything."""
+        return str(self._credential_row(user_id, provider)["id"])
+
+    def _credential_row(self, user_id: str, provider: str) -> sa.RowMapping:
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
@@ -392,11 +488,18 @@ class Store:
                 f"no {provider} credential for user {user_id!r}; connect the user first",
                 provider=provider,
             )
-        return self._credential(row)
+        return row
 
     def list_credentials(
-        self, user_id: str | None = None, provider: str | None = None
+        self,
+        user_id: str | None = None,
+        provider: str | None = None,
+        *,
+        unreadable: list[DecryptionError] | None = None,
     ) -> list[Credential]:
+        """The credentials, of one user or provider if named. With ``unreadable``,
+        one whose secrets cannot be decrypted is left out and its error added there,
+        rather than raised."""
         query = sa.select(t.credentials).order_by(
             t.credentials.c.user_id, t.credentials.c.provider
         )
@@ -405,7 +508,8 @@ class Store:
         if provider is not None:
             query = query.where(t.credentials.c.provider == provider)
         with self.engine.connect() as conn:
-            return [self._credential(row) for row in conn.execute(query).mappings()]
+            rows = conn.execute(query).mappings()
+            return _readable(rows, self._credential, unreadable)
 
     def delete_credential(self, credential_id: str) -> None:
         with self.engine.begin() as conn:
@@ -417,9 +521,17 @@ class Store:
             )
 
     def _credential(self, row: sa.RowMapping) -> Credential:
+        what = _describe(t.credentials, row)
+        way_out = f"delete it{_delete_command(row['user_id'], row['provider'])}"
         payload = json.loads(row["public_payload"])
-        payload.update(json.loads(self.keyring.decrypt(row["secret_payload"])))
+        payload.update(
+            json.loads(
+                self.keyring.decrypt(row["secret_payload"], what, or_else=way_out)
+            )
+        )
         token = row["access_token"]
+        if token:
+            token = self.keyring.decrypt(token, what, or_else=way_out)
         return Credential(
             id=row["id"],
             user_id=row["user_id"],
@@ -428,7 +540,7 @@ class Store:
             status=row["status"],
             status_reason=row["status_reason"],
             payload=payload,
-            access_token=self.keyring.decrypt(token) if token else None,
+            access_token=token or None,
             expires_at=row["expires_at"],
             scopes=_scopes(row["scopes"]),
             created_at=row["created_at"],
@@ -596,50 +708,49 @@ class Store:
         Yields the number of rows rewritten per batch. Rows already under the primary
         key are left alone, so an interrupted rotation resumes where it stopped, and a
         row changed meanwhile (a refresh) is not overwritten: its new value was
-        written under the primary key anyway.
+        written under the primary key anyway. Auth sessions that can serve no more
+        are deleted rather than re-encrypted.
         """
+        self.prune_sessions()
         for table, columns in self._ENCRYPTED:
             keys = list(table.primary_key.columns)
             last: tuple[Any, ...] | None = None
             while True:
-                query = sa.select(*keys, *(table.c[name] for name in columns))
+                # Whole rows: an error names the row by its owner, not by its key.
+                query = sa.select(table)
                 if last is not None:
                     query = query.where(sa.tuple_(*keys) > sa.tuple_(*last))
                 rows = self._read_batch(query.order_by(*keys).limit(batch_size))
                 if not rows:
                     break
-                last = tuple(rows[-1][: len(keys)])
+                last = tuple(rows[-1][key.name] for key in keys)
                 yield self._rotate_rows(table, keys, columns, rows)
 
-    def _read_batch(self, query: sa.Select[Any]) -> list[sa.Row[Any]]:
+    def _read_batch(self, query: sa.Select[Any]) -> list[sa.RowMapping]:
         with self.engine.connect() as conn:
-            return list(conn.execute(query))
+            return list(conn.execute(query).mappings())
 
     def _rotate_rows(
         self,
         table: sa.Table,
         keys: list[sa.Column[Any]],
         columns: tuple[str, ...],
-        rows: list[sa.Row[Any]],
+        rows: list[sa.RowMapping],
     ) -> int:
         rewritten = 0
         with self.engine.begin() as conn:
             for row in rows:
-                identity = row[: len(keys)]
-                old = dict(zip(columns, row[len(keys) :], strict=True))
+                what = f"{_describe(table, row)} (table {table.name})"
+                old = {name: row[name] for name in columns}
                 new = {
-                    name: self.keyring.rotate(value)
+                    name: self.keyring.rotate(value, what)
                     for name, value in old.items()
                     if value is not None and not self.keyring.is_primary(value)
                 }
                 if not new:
                     continue
-                unchanged = [
-                    table.c[name] == value for name, value in old.items() if name in new
-                ]
-                match = [
-                    key == value for key, value in zip(keys, identity, strict=True)
-                ]
+                unchanged = [table.c[name] == old[name] for name in new]
+                match = [key == row[key.name] for key in keys]
                 result = conn.execute(
                     table.update().where(*match, *unchanged).values(new)
                 )
@@ -698,56 +809,121 @@ class Store:
 
 
 class LockedCredential:
-    """A credential read under its refresh lock, and the writes made under it."""
+    """A credential read under its refresh lock, and the writes made under it.
+
+    Its secrets are decrypted when ``credential`` is first read: a row whose secrets
+    cannot be decrypted can still be named (``id``, ``user_id``, ``provider``),
+    deferred and logged.
+    """
 
     def __init__(
         self, store: Store, conn: sa.Connection, credential_id: str, *, lock: bool
     ):
         self.store = store
         self.connection = conn
+        self.id = credential_id
         query = sa.select(t.credentials).where(t.credentials.c.id == credential_id)
         if lock:
             query = query.with_for_update()
         row = conn.execute(query).mappings().first()
         if row is None:
             raise CredentialNotFound(f"credential {credential_id} was deleted")
-        self.credential = store._credential(row)
+        self._use(row)
+
+    def _use(self, row: sa.RowMapping) -> None:
+        self._row = row
+        self._credential: Credential | None = None
+        self.user_id: str = row["user_id"]
+        self.provider: str = row["provider"]
+
+    @property
+    def credential(self) -> Credential:
+        if self._credential is None:
+            self._credential = self.store._credential(self._row)
+        return self._credential
 
     def save(self, grant: Grant, secret_fields: Collection[str]) -> Credential:
         values = self.store._grant_values(grant, secret_fields)
         moment = now()
         values.update(updated_at=moment, refreshed_at=moment, retry_after=None)
-        return self._update(values)
+        self._update(values)
+        return self.credential
 
-    def defer(self, until: datetime) -> Credential:
-        """Keep the refresh worker away until ``until`` (after a passing failure)."""
-        return self._update({"retry_after": until})
+    def defer(self, until: datetime) -> None:
+        """Keep the refresh worker away until ``until`` (after a failure)."""
+        self._update({"retry_after": until})
 
     def set_status(self, status: CredentialStatus, reason: str | None) -> Credential:
-        return self._update(
+        self._update(
             {"status": status.value, "status_reason": reason, "updated_at": now()}
         )
+        return self.credential
 
     def add_event(self, kind: str, **kwargs: Any) -> None:
-        self.store.add_event(
-            self.credential.id, kind, connection=self.connection, **kwargs
-        )
+        self.store.add_event(self.id, kind, connection=self.connection, **kwargs)
 
-    def _update(self, values: Mapping[str, Any]) -> Credential:
+    def _update(self, values: Mapping[str, Any]) -> None:
         self.connection.execute(
-            t.credentials.update()
-            .where(t.credentials.c.id == self.credential.id)
-            .values(values)
+            t.credentials.update().where(t.credentials.c.id == self.id).values(values)
         )
         row = (
             self.connection.execute(
-                sa.select(t.credentials).where(t.credentials.c.id == self.credential.id)
+                sa.select(t.credentials).where(t.credentials.c.id == self.id)
             )
             .mappings()
             .one()
         )
-        self.credential = self.store._credential(row)
-        return self.credential
+        self._use(row)
+
+
+def _describe(table: sa.Table, row: Mapping[Any, Any]) -> str:
+    """The row of ``table`` named for an error: whose it is, never a secret."""
+    if table is t.credentials:
+        return f"the {row['provider']} credential of user {row['user_id']!r}"
+    if table is t.app_registrations:
+        return f"the app registration of {row['provider']} {row['environment']}"
+    return f"an auth session of user {row['user_id']!r} at {row['provider']}"
+
+
+def _delete_command(user_id: str, provider: str) -> str:
+    """The command that deletes the credential, where the id can be typed as is."""
+    if not user_id.isprintable():
+        return ""
+    return f" (`fieldlink credentials delete {shlex.quote(user_id)} {provider}`)"
+
+
+def _readable(
+    rows: Iterable[sa.RowMapping],
+    read: Callable[[sa.RowMapping], _Read],
+    unreadable: list[DecryptionError] | None,
+) -> list[_Read]:
+    """``read`` of every row; with ``unreadable``, a row whose secrets cannot be
+    decrypted is left out and its error added there, rather than raised."""
+    found = []
+    for row in rows:
+        try:
+            found.append(read(row))
+        except DecryptionError as error:
+            if unreadable is None:
+                raise
+            unreadable.append(error)
+    return found
+
+
+def _create_sqlite_file(url: sa.URL, origin: str) -> None:
+    """Create the database file, and its folder if missing, readable by their owner
+    only: SQLite would make them readable by all. Its -wal and -shm files take the
+    database file's permissions."""
+    path = url.database
+    if not path or path == ":memory:" or url.query.get("uri"):
+        return
+    try:
+        make_private_dir(Path(path).parent)
+        create_private_file(Path(path))
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the database file {path}: {exc.strerror}; check {origin}"
+        ) from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -14,11 +14,14 @@ placeholder           value                         for ``acme-farms``
 ``package``           the package's name            ``fieldlink_acme_farms``
 ``module``            the id as a Python name       ``acme_farms``
 ``name``              the provider's name           ``Acme Farms``
+``a_name``            the name after "a" or "an"    ``an Acme Farms``
 ``class_name``        the plugin's class name       ``AcmeFarms``
 ``min_core_version``  the running core's version    ``0.1.0``
 ====================  ============================  ======================
 
 Text such as GitHub Actions' ``${{ matrix.python }}`` (with spaces) is left alone.
+Write ``{{a_name}}`` wherever the name follows an indefinite article: the article
+is chosen by the name's first letter, "an" before a vowel (an Acme Farms, a Trimble).
 """
 
 from __future__ import annotations
@@ -50,15 +53,22 @@ def placeholders(provider_id: str, name: str | None = None) -> dict[str, str]:
         )
     words = provider_id.split("-")
     module = "_".join(words)
+    name = name or " ".join(word.capitalize() for word in words)
     return {
         "provider_id": provider_id,
         "distribution": f"fieldlink-{provider_id}",
         "package": f"fieldlink_{module}",
         "module": module,
-        "name": name or " ".join(word.capitalize() for word in words),
+        "name": name,
+        "a_name": f"{_article(name)} {name}",
         "class_name": "".join(word.capitalize() for word in words),
         "min_core_version": __version__,
     }
+
+
+def _article(name: str) -> str:
+    # By the first letter, not the sound: right for most names, if not for all.
+    return "an" if name[:1].lower() in {"a", "e", "i", "o", "u"} else "a"
 
 
 def write_provider(

@@ -4,13 +4,15 @@ Commands stay thin: they parse, call the Python API and print. Only fieldlink's 
 errors are caught, and each maps to an exit status that means something:
 
     0 done; 1 failed; 2 wrong usage (an unknown option value, provider, environment
-    or resource kind); 3 a payload is invalid; 4 a credential is invalid, or the user
+    or resource kind, a malformed user id); 3 a payload is invalid, or its file is not
+    UTF-8 JSON; 4 a credential is invalid, or the user
     refused to connect, and the user must connect again; 5 the provider is
     unavailable for now: try again later.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -26,6 +28,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._client import Fieldlink
+    from .errors import DecryptionError
     from .models import Credential, ProviderInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,11 +51,12 @@ def _exit_status(error: Exception) -> int:
         CredentialInvalid,
         CredentialRevoked,
         CredentialValidationError,
+        InvalidUserIdError,
         ProviderUnavailable,
         UnknownNameError,
     )
 
-    if isinstance(error, UnknownNameError):
+    if isinstance(error, UnknownNameError | InvalidUserIdError):
         return EXIT_USAGE
     if isinstance(error, CredentialValidationError):
         return EXIT_INVALID_PAYLOAD
@@ -88,6 +92,8 @@ def _fieldlink(ctx: click.Context) -> Fieldlink:
         instance = Fieldlink(
             obj.get("database_url"), sandbox_url=obj.get("sandbox_url")
         )
+        if obj.get("database_origin"):
+            instance.database_origin = obj["database_origin"]
         ctx.call_on_close(instance.close)
         obj["fieldlink"] = instance
     return obj["fieldlink"]
@@ -152,7 +158,22 @@ def cli(ctx: click.Context, database_url: str | None, sandbox_url: str | None) -
     invalid or connection refused (the user must connect again), 5 provider
     unavailable (try again later).
     """
-    ctx.ensure_object(dict).update(database_url=database_url, sandbox_url=sandbox_url)
+    ctx.ensure_object(dict).update(
+        database_url=database_url,
+        sandbox_url=sandbox_url,
+        database_origin=_origin(ctx, "database_url", "--database-url"),
+    )
+
+
+def _origin(ctx: click.Context, name: str, option: str) -> str | None:
+    """Where an option's value came from, as the messages about it say it."""
+    source = ctx.get_parameter_source(name)
+    if source is click.core.ParameterSource.COMMANDLINE:
+        return option
+    if source is click.core.ParameterSource.ENVIRONMENT:
+        param = next(p for p in ctx.command.params if p.name == name)
+        return str(param.envvar)
+    return None
 
 
 # Providers
@@ -222,27 +243,33 @@ def providers(as_json: bool) -> None:
 
 @cli.command()
 @click.argument("provider")
-@click.argument("file", type=click.File("r"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
 @click.pass_context
 @handle_errors
 def validate(ctx: click.Context, provider: str, file: Any, as_json: bool) -> None:
     """Check a credential payload FILE (JSON, or - for standard input) for PROVIDER.
 
-    Exits 0 when it fits the provider's schema, 3 when it does not; problems are
-    listed with their JSON path, best match first, never with their values.
+    Exits 0 when it fits the provider's schema, 3 when it does not, or when FILE is
+    not UTF-8 JSON; problems are listed with their JSON path, best match first,
+    never with their values.
     """
+    from ._files import read_json
     from ._plugins import PluginRegistry
+    from .errors import FileFormatError
 
-    try:
-        payload = json.load(file)
-    except json.JSONDecodeError as error:
-        raise click.BadParameter(
-            f"not JSON: {error.msg} at line {error.lineno}", param_hint="FILE"
-        ) from None
     registry = PluginRegistry()
     registry.load_entry_points()
-    issues = registry.provider(provider).schema.issues(payload)
+    schema = registry.provider(provider).schema
+    try:
+        payload = read_json(file)
+    except FileFormatError as error:
+        if as_json:
+            _print_json({"valid": False, "error": error.as_dict(), "issues": []})
+        else:
+            click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_INVALID_PAYLOAD)
+    issues = schema.issues(payload)
     if as_json:
         _print_json(
             {"valid": not issues, "issues": [issue.as_dict() for issue in issues]}
@@ -350,18 +377,47 @@ def apps_add(
     loaded = fieldlink.provider(provider)
     environment = loaded.environment(environment)
     schema = loaded.schema
+    values = _app_fields(provider, fields, schema.app_fields)
+    for name in sorted((schema.app_fields & schema.required) - set(values)):
+        values[name] = _ask(name, secret=name in schema.secret_fields)
+    registration = fieldlink.register_app(provider, values, environment=environment)
+    click.echo(f"registered your {provider} app for {registration.environment}")
+
+
+def _app_fields(
+    provider: str, fields: tuple[str, ...], app_fields: Iterable[str]
+) -> dict[str, str]:
+    """The ``--field`` values by name, every name checked before anything is asked."""
+    valid = sorted(app_fields)
     values: dict[str, str] = {}
     for item in fields:
         name, separator, value = item.partition("=")
         if not separator:
+            # The item is not shown: it may be a secret typed without its name.
             raise click.BadParameter(
-                f"{item!r} must be NAME=VALUE", param_hint="--field"
+                "each must be NAME=VALUE, and one has no '='", param_hint="--field"
+            )
+        if name not in valid:
+            raise click.BadParameter(
+                f"{name!r} is not an app-level field of {provider}; use "
+                + ", ".join(valid),
+                param_hint="--field",
             )
         values[name] = value
-    for name in sorted(schema.app_fields - set(values)):
-        values[name] = click.prompt(name, hide_input=name in schema.secret_fields)
-    registration = fieldlink.register_app(provider, values, environment=environment)
-    click.echo(f"registered your {provider} app for {registration.environment}")
+    return values
+
+
+def _ask(name: str, *, secret: bool) -> str:
+    """Ask for a field left out; with no terminal to ask at, say how to give it."""
+    try:
+        return str(click.prompt(name, hide_input=secret))
+    except click.Abort:
+        if sys.stdin.isatty():
+            raise
+        raise click.UsageError(
+            f"no value for {name}: give it as --field {name}=VALUE, or type it when "
+            "asked"
+        ) from None
 
 
 @apps.command("list")
@@ -372,7 +428,8 @@ def apps_list(ctx: click.Context, as_json: bool) -> None:
     """List app registrations (secrets masked)."""
     fieldlink = _fieldlink(ctx)
     rows: list[dict[str, Any]] = []
-    for app in fieldlink.apps():
+    unreadable: list[DecryptionError] = []
+    for app in fieldlink.apps(unreadable=unreadable):
         schema = fieldlink.provider(app.provider).schema
         rows.append(
             {
@@ -383,20 +440,21 @@ def apps_list(ctx: click.Context, as_json: bool) -> None:
         )
     if as_json:
         _print_json(rows)
-        return
-    click.echo(
-        _table(
-            (
+    else:
+        click.echo(
+            _table(
                 (
-                    r["provider"],
-                    r["environment"],
-                    ", ".join(f"{k}={v}" for k, v in r["fields"].items()),
-                )
-                for r in rows
-            ),
-            ("provider", "environment", "fields"),
+                    (
+                        r["provider"],
+                        r["environment"],
+                        ", ".join(f"{k}={v}" for k, v in r["fields"].items()),
+                    )
+                    for r in rows
+                ),
+                ("provider", "environment", "fields"),
+            )
         )
-    )
+    _fail_for_unreadable(unreadable)
 
 
 @apps.command("delete")
@@ -522,23 +580,34 @@ def _credential_json(fieldlink: Fieldlink, credential: Credential) -> dict[str, 
 def credentials_list(ctx: click.Context, user_id: str | None, as_json: bool) -> None:
     """List stored credentials."""
     fieldlink = _fieldlink(ctx)
-    found = fieldlink.credentials(user_id)
+    unreadable: list[DecryptionError] = []
+    found = fieldlink.credentials(user_id, unreadable=unreadable)
     if as_json:
         _print_json([_credential_json(fieldlink, c) for c in found])
-        return
-    rows = (
-        (
-            c.user_id,
-            c.provider,
-            c.environment,
-            c.status.value,
-            c.expires_at and c.expires_at.isoformat(timespec="seconds"),
+    else:
+        rows = (
+            (
+                c.user_id,
+                c.provider,
+                c.environment,
+                c.status.value,
+                c.expires_at and c.expires_at.isoformat(timespec="seconds"),
+            )
+            for c in found
         )
-        for c in found
-    )
-    click.echo(
-        _table(rows, ("user", "provider", "environment", "status", "token expires"))
-    )
+        click.echo(
+            _table(rows, ("user", "provider", "environment", "status", "token expires"))
+        )
+    _fail_for_unreadable(unreadable)
+
+
+def _fail_for_unreadable(unreadable: list[DecryptionError]) -> None:
+    """Name each row a listing left out because its secrets cannot be decrypted, and
+    fail: the listing is incomplete."""
+    for error in unreadable:
+        click.echo(f"Error: {error}", err=True)
+    if unreadable:
+        sys.exit(EXIT_FAILED)
 
 
 @credentials.command("show")
@@ -576,11 +645,14 @@ def credentials_delete(
     ctx: click.Context, user_id: str, provider: str, yes: bool
 ) -> None:
     """Delete USER_ID's PROVIDER credential and its events."""
+    from .errors import DecryptionError
     from .models import CredentialStatus
 
     fieldlink = _fieldlink(ctx)
     # A mistyped name is reported before the question, not after it.
-    credential = fieldlink.credential(user_id, provider)
+    credential: Credential | None = None
+    with contextlib.suppress(DecryptionError):  # it exists; deleting needs no secret
+        credential = fieldlink.credential(user_id, provider)
     if not yes:
         click.confirm(f"Delete the {provider} credential of {user_id}?", abort=True)
     deletion = fieldlink.delete(user_id, provider)
@@ -589,7 +661,7 @@ def credentials_delete(
         click.echo(f"{provider} revoked it")
     elif deletion.error:
         click.echo(f"Warning: {provider} did not revoke it: {deletion.error}", err=True)
-    elif credential.status is CredentialStatus.INVALID:
+    elif credential is not None and credential.status is CredentialStatus.INVALID:
         click.echo(
             f"{provider} was not asked to revoke it, as it was invalid already; "
             "deleted here only"
@@ -729,28 +801,73 @@ def refresh(
 ) -> None:
     """Refresh USER's PROVIDER token now, or with --due every credential that needs it.
 
-    Workers on several machines may share one PostgreSQL store: each takes
-    credentials the others do not hold. SIGTERM lets the current refreshes finish
-    and stops.
+    With --due, a credential that fails is named in the summary and the others go
+    on; exits 0 when only a passing provider outage held any back, 1 when one failed
+    otherwise. Workers on several machines may share one PostgreSQL store: each
+    takes credentials the others do not hold. SIGTERM lets the current refreshes
+    finish and stops.
     """
+    _refuse_what_does_not_apply(ctx, provider, user_id, due)
     fieldlink = _fieldlink(ctx)
     if due:
-        if provider or user_id:
-            raise click.UsageError(
-                "--due refreshes every credential; leave out PROVIDER and --user"
-            )
         from ._worker import run_workers
 
         sys.exit(run_workers(fieldlink, within=within, workers=workers))
-    if not provider or not user_id:
+    if not provider or user_id is None:
         raise click.UsageError("name PROVIDER and --user, or use --due")
-    credential = fieldlink.refresh(user_id, provider)
+    before = fieldlink.credential(user_id, provider)
+    after = fieldlink.refresh(user_id, provider)
+    click.echo(_refresh_result(fieldlink, before, after))
+
+
+#: Options of ``refresh`` that only a run of the worker (--due) takes.
+DUE_ONLY_OPTIONS = ("within", "workers")
+
+
+def _refuse_what_does_not_apply(
+    ctx: click.Context, provider: str | None, user_id: str | None, due: bool
+) -> None:
+    """Options of one kind of refresh given to the other are refused, not ignored."""
+    if due:
+        if provider is not None or user_id is not None:
+            raise click.UsageError(
+                "--due refreshes every credential that is due; leave out PROVIDER "
+                "and --user"
+            )
+        return
+    given = [
+        f"--{name}"
+        for name in DUE_ONLY_OPTIONS
+        if ctx.get_parameter_source(name) is not click.ParameterSource.DEFAULT
+    ]
+    if given:
+        raise click.UsageError(
+            f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} only "
+            "with --due; add --due to refresh every credential that is due, or leave "
+            f"{'them' if len(given) > 1 else 'it'} out to refresh one credential"
+        )
+
+
+def _refresh_result(fieldlink: Fieldlink, before: Credential, after: Credential) -> str:
+    """What refreshing one credential did, in words true of its provider."""
+    provider = after.provider
+    whose = f"the {provider} credential of {after.user_id}"
+    if not fieldlink.provider(provider).info.issues_access_tokens:
+        return (
+            f"checked {whose} at {provider}: it still works; {provider} signs each "
+            "request and has no tokens to refresh"
+        )
     expiry = (
-        credential.expires_at.isoformat(timespec="seconds")
-        if credential.expires_at
-        else "never"
+        f"expires {after.expires_at.isoformat(timespec='seconds')}"
+        if after.expires_at
+        else "has no expiry that the provider stated"
     )
-    click.echo(f"refreshed; the access token expires {expiry}")
+    if after.access_token == before.access_token:
+        return (
+            f"checked {whose} at {provider}: it still works; {provider} kept its "
+            f"access token, which {expiry}"
+        )
+    return f"refreshed {whose}; the new access token {expiry}"
 
 
 # Keys
@@ -769,7 +886,8 @@ def keys_generate(output: Path) -> None:
     """Write a new key to OUTPUT, readable by you only.
 
     Use it with FIELDLINK_SECRET_KEY="$(cat OUTPUT)"; to rotate, put the new key
-    first and keep the old one after a comma.
+    first and keep the old one after it. Keys are separated by commas or whitespace,
+    so a key file of several keys, one a line, reads the same way.
     """
     from ._crypto import generate_key
 
@@ -802,27 +920,27 @@ def keys_rotate(ctx: click.Context) -> None:
     in every process (all of them decrypt while this runs), then drop the old ones
     once this is done. With the default store's key file, this makes the new key,
     rotates, and leaves only the new key in the file. Safe to interrupt and run
-    again.
+    again. Auth sessions used or expired are deleted, not re-encrypted.
     """
     from ._crypto import (
         SECRET_KEY_ENV,
         begin_key_file_rotation,
         end_key_file_rotation,
-        key_file,
     )
 
-    using_key_file = not os.environ.get(SECRET_KEY_ENV) and not ctx.obj.get(
+    using_key_file = not os.environ.get(SECRET_KEY_ENV, "").strip() and not ctx.obj.get(
         "database_url"
     )
     if using_key_file:
-        begin_key_file_rotation(key_file())
+        # The sandbox's own key file, against a sandbox: it encrypts another store.
+        begin_key_file_rotation(_fieldlink(ctx).key_file)
     store = _fieldlink(ctx).store
     total = 0
     for rewritten in store.rotate_keys():
         total += rewritten
         click.echo(f"... {total} rows re-encrypted", err=True)
     if using_key_file:
-        end_key_file_rotation(key_file())
+        end_key_file_rotation(_fieldlink(ctx).key_file)
     click.echo(f"re-encrypted {total} rows under the primary key")
 
 
@@ -840,20 +958,40 @@ def keys_rotate(ctx: click.Context) -> None:
     type=SIZE,
     help="Resources seeded per list.",
 )
-@click.pass_context
 @handle_errors
-def sandbox(ctx: click.Context, port: int, size: int) -> None:
+def sandbox(port: int, size: int) -> None:
     """Serve an emulator of every installed provider on 127.0.0.1.
 
     With FIELDLINK_SANDBOX_URL set to the URL it prints, fieldlink sends every
-    provider call there and takes each emulator's app registration from it: your own
-    registrations and credentials stay as they are.
+    provider call there and takes each emulator's app registration from it; unless a
+    database is named, credentials made then go to a store of their own (sandbox.db
+    in the data directory), apart from your real ones. POST to
+    <URL>/<provider id>/_sandbox/revoke plays the grower withdrawing consent.
     """
+    import errno
+
+    from ._plugins import PluginRegistry
     from .sandbox import build_emulators, mount, serve
 
-    fieldlink = _fieldlink(ctx)
-    emulators = build_emulators(fieldlink.registry, {"size": size})
-    running = serve(mount(emulators), port=port)
+    # The plugins alone: serving the emulators needs no store.
+    registry = PluginRegistry()
+    registry.load_entry_points()
+    emulators = build_emulators(registry, {"size": size})
+    try:
+        running = serve(mount(emulators), port=port)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            other = port + 1 if port < 65535 else port - 1
+            raise click.ClickException(
+                f"port {port} on 127.0.0.1 is in use already (another `fieldlink "
+                "sandbox`?); choose a free one with --port, e.g. "
+                f"`fieldlink sandbox --port {other}`, and point "
+                "FIELDLINK_SANDBOX_URL at the URL it prints"
+            ) from None
+        raise click.ClickException(
+            f"cannot listen on 127.0.0.1:{port} ({error.strerror}); choose another "
+            "port with --port"
+        ) from None
     click.echo(f"serving {len(emulators)} emulators at {running.url}/<provider id>")
     click.echo(
         f"point fieldlink at them with: export FIELDLINK_SANDBOX_URL={running.url}"

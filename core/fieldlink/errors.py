@@ -44,6 +44,40 @@ class UnknownResourceKindError(UnknownNameError):
     """The provider lists no resources of the requested kind."""
 
 
+class InvalidUserIdError(FieldlinkError, ValueError):
+    """A user id is empty, too long, starts or ends with whitespace, or holds a
+    control character: no credential can be stored under it."""
+
+
+class FileFormatError(FieldlinkError, ValueError):
+    """A file the user named is not the UTF-8 JSON or TOML it should be.
+
+    The message names the file and where the problem is, never the content: a
+    credential body holds secrets. ``line`` and ``column`` count from 1.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.column = column
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+        }
+
+
 class ValidationIssue:
     """One problem found in a payload: where it is and what is wrong."""
 

@@ -157,12 +157,15 @@ class HttpClient:
         | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         on_response: ResponseObserver | None = None,
+        unreachable_hint: str = "",
     ) -> None:
         self.session = session
         self.provider = provider
         self.auth = auth
         self.timeout = timeout
         self.on_response = on_response
+        #: Added to "cannot reach": what to check when nothing answers (a sandbox...).
+        self.unreachable_hint = unreachable_hint
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request; raise ProviderUnavailable for a failure that may pass, and
@@ -193,8 +196,10 @@ class HttpClient:
                 provider=self.provider,
             ) from None
         except requests.ConnectionError:
+            hint = f"; {self.unreachable_hint}" if self.unreachable_hint else ""
             raise ProviderUnavailable(
-                f"cannot reach {self.provider} at {shown}", provider=self.provider
+                f"cannot reach {self.provider} at {shown}{hint}",
+                provider=self.provider,
             ) from None
 
         logger.debug(

@@ -27,7 +27,14 @@ def _redacted_url(url: str | None) -> str:
 
 
 def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    # tuple("read") would be ("r", "e", "a", "d"): one string is never a list.
+    if isinstance(value, str):
+        raise TypeError(f"expected a list of strings, not the one string {value!r}")
     return tuple(value)
+
+
+def _optional_strings(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else _strings(value)
 
 
 def _form_fields(value: Iterable[FormField]) -> tuple[FormField, ...]:
@@ -93,6 +100,12 @@ class ProviderInfo:
     issues_access_tokens: bool = True
     #: Things the reference leaves unconfirmed, said plainly for the host to read.
     notes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: The names of the host settings the plugin reads, so that a host's misspelt or
+    #: unknown setting is refused with the valid names; None leaves names unchecked.
+    #: ``OAuth2Provider`` adds the names it reads itself.
+    settings: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_optional_strings
+    )
 
     @property
     def environments(self) -> tuple[str, ...]:

@@ -23,7 +23,6 @@ import attrs
 from . import hookimpl
 from .errors import (
     AuthFlowError,
-    ConfigurationError,
     CredentialRevoked,
     OAuthError,
     ProviderError,
@@ -51,12 +50,17 @@ CLIENT_SECRET_POST = "client_secret_post"
 
 #: OAuth error codes that mean the credential itself is dead (RFC 6749 section 5.2).
 REVOKING_ERRORS = frozenset({"invalid_grant"})
+#: The settings a host may give every OAuth2Provider: the starred OAuth2Settings.
+OAUTH2_SETTINGS = ("client_auth", "default_expires_in", "pkce", "scopes")
 
 
 @attrs.frozen
 class OAuth2Settings:
     """How one provider speaks OAuth 2.0. Hosts may override the starred fields
-    per provider through ``settings`` (for example ``{"pkce": True}``).
+    per provider through ``settings`` (for example ``{"pkce": True}``), each
+    checked: ``pkce`` true or false, ``scopes`` a list of strings or one string of
+    them separated by spaces, ``default_expires_in`` a whole number of seconds,
+    ``client_auth`` one of the two methods.
 
     Endpoints come from the provider description: ``authorize_url`` and
     ``token_url`` are required, ``revoke_url`` is optional.
@@ -242,14 +246,25 @@ class OAuth2Provider:
 
     @hookimpl
     def describe_provider(self) -> ProviderInfo:
-        return self.info
+        """``info``, with the settings this class reads added to those declared."""
+        declared = self.info.settings
+        if declared is None:
+            return self.info
+        return attrs.evolve(
+            self.info, settings=tuple(dict.fromkeys((*OAUTH2_SETTINGS, *declared)))
+        )
 
     # Connecting
 
     def scopes(
         self, context: ProviderContext, asked: tuple[str, ...] = ()
     ) -> tuple[str, ...]:
-        return tuple(asked or context.setting("scopes", self.oauth.scopes))
+        return tuple(asked or context.setting_words("scopes", self.oauth.scopes))
+
+    def pkce(self, context: ProviderContext) -> bool:
+        """Whether to send an RFC 7636 challenge: the host's setting, else the
+        provider's."""
+        return context.setting_flag("pkce", self.oauth.pkce)
 
     @hookimpl
     def start_auth(self, context: ProviderContext, request: AuthRequest) -> Redirect:
@@ -257,7 +272,7 @@ class OAuth2Provider:
 
         app = context.app_fields()
         extra: dict[str, str] = dict(self.oauth.authorize_params)
-        if context.setting("pkce", self.oauth.pkce):
+        if self.pkce(context):
             extra.update(
                 code_challenge=request.code_challenge, code_challenge_method="S256"
             )
@@ -284,7 +299,7 @@ class OAuth2Provider:
             )
         app = dict(context.app_fields())
         form: dict[str, Any] = {"code": code, "redirect_uri": session.redirect_uri}
-        if context.setting("pkce", self.oauth.pkce):
+        if self.pkce(context):
             form["code_verifier"] = session.code_verifier
         tokens = self.token_request(
             context,
@@ -371,8 +386,8 @@ class OAuth2Provider:
             response,
             provider=context.provider.id,
             requested_scopes=requested,
-            default_expires_in=int(
-                context.setting("default_expires_in", self.oauth.default_expires_in)
+            default_expires_in=context.setting_int(
+                "default_expires_in", self.oauth.default_expires_in, minimum=1
             ),
             sent_secrets=(client_secret, form.get("refresh_token"), form.get("code")),
             # An error at the code exchange refuses a connection, not a credential.
@@ -385,14 +400,11 @@ class OAuth2Provider:
 
     def client_auth(self, context: ProviderContext) -> str:
         """The client authentication method: the host's setting, else the provider's."""
-        method = context.setting("client_auth", self.oauth.client_auth)
-        if method not in (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST):
-            raise ConfigurationError(
-                f"the client_auth setting of {context.provider.id} is {method!r}; "
-                f"use {CLIENT_SECRET_BASIC!r} or {CLIENT_SECRET_POST!r}",
-                provider=context.provider.id,
-            )
-        return method
+        return context.setting_choice(
+            "client_auth",
+            self.oauth.client_auth,
+            (CLIENT_SECRET_BASIC, CLIENT_SECRET_POST),
+        )
 
     def client_request(
         self,

@@ -26,10 +26,19 @@ from .models import Page, Resource
 if TYPE_CHECKING:
     from ._context import ProviderContext
 
-__all__ = ["PAGE_SIZE", "NumberedPages", "read_resources", "serve_page"]
+__all__ = [
+    "NUMBERED_PAGES_SETTINGS",
+    "PAGE_SIZE",
+    "NumberedPages",
+    "read_resources",
+    "serve_page",
+]
 
 #: Items asked for per page: Leaf's own maximum.
 PAGE_SIZE = 100
+#: The host settings :meth:`NumberedPages.from_settings` reads, for a provider to
+#: declare in ``ProviderInfo.settings``.
+NUMBERED_PAGES_SETTINGS = ("page_param", "size_param", "first_page", "page_size")
 
 _Item = TypeVar("_Item")
 

@@ -8,6 +8,11 @@ test can prove that none of them leaks into logs or output.
 
 :func:`serve` runs emulators on loopback in a background thread;
 :func:`drive_consent` answers a consent page over HTTP, as a browser would.
+
+Every emulator also answers under ``/_sandbox``: ``GET app`` and ``GET login`` give
+what a host needs (the app registration, the sandbox grower's login), and ``POST
+revoke`` (``?account=``, the sandbox grower by default) plays the grower withdrawing
+consent: what was issued so far stops working, and a later consent works again.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import itertools
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -64,6 +71,7 @@ class _Code:
     scope: str
     challenge: str | None
     expires_at: float
+    issued: int
     used: bool = False
 
 
@@ -73,6 +81,8 @@ class _RefreshToken:
     client_id: str
     scope: str
     expires_at: float | None
+    #: The emulator's issue stamp: a later revocation of the account ends the token.
+    issued: int
     #: When set, the token stops working at this moment (rotation grace, or at once).
     retired_at: float | None = None
 
@@ -82,6 +92,7 @@ class _AccessToken:
     account: str
     client_id: str
     expires_at: float
+    issued: int
 
 
 @attrs.define
@@ -106,7 +117,9 @@ class BaseEmulator:
         self.size = size
         self.seed_value = seed
         self.lock = threading.RLock()
-        self.revoked_accounts: set[str] = set()
+        self._stamps = itertools.count(1)
+        #: account -> the stamp of its latest revocation
+        self._revocations: dict[str, int] = {}
         self.data = self.seed(size, seed)
         self.url_map = Map(
             [
@@ -153,9 +166,23 @@ class BaseEmulator:
     # Controls for tests
 
     def revoke(self, account: str = DEFAULT_ACCOUNT) -> None:
-        """The grower withdraws consent: every credential of ``account`` stops working."""
+        """The grower withdraws consent: every token, key and session issued to
+        ``account`` so far stops working. A later consent (or login) issues new ones
+        that work, as at a real provider."""
         with self.lock:
-            self.revoked_accounts.add(account)
+            self._revocations[account] = next(self._stamps)
+
+    # Revocation, for subclasses
+
+    def issue_stamp(self) -> int:
+        """A stamp for a token, key or session issued now; keep it with what is
+        issued, and ask :meth:`is_revoked` before accepting it."""
+        with self.lock:
+            return next(self._stamps)
+
+    def is_revoked(self, account: str, issued: int) -> bool:
+        """Whether ``account`` withdrew consent after what was stamped ``issued``."""
+        return issued < self._revocations.get(account, 0)
 
     # The sandbox tells a host what it needs: an app registration, and what the
     # grower types into a form. Only ever served on loopback.
@@ -351,6 +378,7 @@ class OAuthEmulator(BaseEmulator):
                 scope=params.get("scope", ""),
                 challenge=params.get("code_challenge") or None,
                 expires_at=time.time() + CODE_LIFETIME,
+                issued=self.issue_stamp(),
             )
         return self._redirect(redirect_uri, code=code, state=params.get("state"))
 
@@ -420,9 +448,14 @@ class OAuthEmulator(BaseEmulator):
 
     def _exchange_code(self, body: Mapping[str, str]) -> Response:
         code = self.codes.get(body.get("code", ""))
-        if code is None or code.used or code.expires_at < time.time():
+        if (
+            code is None
+            or code.used
+            or code.expires_at < time.time()
+            or self.is_revoked(code.account, code.issued)
+        ):
             return self._oauth_error(
-                "invalid_grant", "the code is unknown, used or expired", 400
+                "invalid_grant", "the code is unknown, used, expired or revoked", 400
             )
         code.used = True
         if body.get("redirect_uri") != code.redirect_uri:
@@ -444,7 +477,7 @@ class OAuthEmulator(BaseEmulator):
         moment = time.time()
         if (
             token is None
-            or token.account in self.revoked_accounts
+            or self.is_revoked(token.account, token.issued)
             or (token.expires_at is not None and token.expires_at < moment)
             or (token.retired_at is not None and token.retired_at <= moment)
         ):
@@ -466,8 +499,9 @@ class OAuthEmulator(BaseEmulator):
         self, account: str, client_id: str, scope: str, refresh_token: str | None = None
     ) -> Response:
         access = canary(f"{self.provider}-access")
+        stamp = self.issue_stamp()
         self.access_tokens[access] = _AccessToken(
-            account, client_id, time.time() + self.access_lifetime
+            account, client_id, time.time() + self.access_lifetime, stamp
         )
         if refresh_token is None and (
             self.refresh_scope is None or self.refresh_scope in scope.split()
@@ -479,7 +513,7 @@ class OAuthEmulator(BaseEmulator):
                 else time.time() + self.refresh_lifetime
             )
             self.refresh_tokens[refresh_token] = _RefreshToken(
-                account, client_id, scope, expires
+                account, client_id, scope, expires, stamp
             )
         body = {
             "access_token": access,
@@ -511,7 +545,7 @@ class OAuthEmulator(BaseEmulator):
             if (
                 token is None
                 or token.expires_at < time.time()
-                or token.account in self.revoked_accounts
+                or self.is_revoked(token.account, token.issued)
             ):
                 return None
             return token.account
@@ -522,7 +556,7 @@ class OAuthEmulator(BaseEmulator):
             return (
                 token is not None
                 and token.expires_at >= time.time()
-                and token.account not in self.revoked_accounts
+                and not self.is_revoked(token.account, token.issued)
             )
 
 
@@ -544,10 +578,19 @@ class RunningEmulator:
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 return None
 
-        self.server = make_server(
-            host, port, app, threaded=True, request_handler=QuietHandler
-        )
-        self.url = f"http://{host}:{self.server.server_port}"
+        # Bound here, so that a busy port raises OSError for the caller to explain:
+        # Werkzeug's own bind prints its advice and exits the process.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.create_server((host, port), family=family) as listening:
+            self.server = make_server(
+                host,
+                port,
+                app,
+                threaded=True,
+                request_handler=QuietHandler,
+                fd=listening.fileno(),
+            )
+        self.url = f"http://{host}:{self.server.port}"
         # A short poll interval makes stop() quick: tests start and stop many servers.
         self.thread = threading.Thread(
             target=self.server.serve_forever,
@@ -620,28 +663,38 @@ class SandboxClient:
                 "`fieldlink sandbox` prints it"
             )
         self.url = url.rstrip("/")
-        self._answers: dict[str, dict[str, str]] = {}
+        self._apps: dict[str, dict[str, str]] = {}
+        #: What to check when nothing answers at the sandbox's URLs.
+        self.unreachable_hint = (
+            f"is `fieldlink sandbox` running at {self.url}? Start it, or set "
+            "FIELDLINK_SANDBOX_URL to the URL it prints"
+        )
 
     def __repr__(self) -> str:
         return f"SandboxClient({self.url!r})"
 
     def app_fields(self, provider_id: str) -> dict[str, str]:
-        return self._get(provider_id, "app")
+        if provider_id not in self._apps:
+            self._apps[provider_id] = self._get(provider_id, "app")
+        return dict(self._apps[provider_id])
 
     def login_fields(self, provider_id: str) -> dict[str, str]:
+        # Asked anew each time: a revocation in the sandbox may change the login.
         return self._get(provider_id, "login")
 
     def _get(self, provider_id: str, what: str) -> dict[str, str]:
-        key = f"{provider_id}/{what}"
-        if key not in self._answers:
-            from .http import HttpClient, make_session
+        from .http import HttpClient, make_session
 
-            http = HttpClient(make_session(retries=0), provider_id)
-            response = http.get(f"{self.url}/{provider_id}/_sandbox/{what}")
-            self._answers[key] = http.json(
-                response, what=f"the sandbox's {what} fields"
-            )
-        return dict(self._answers[key])
+        http = HttpClient(
+            make_session(retries=0),
+            provider_id,
+            unreachable_hint=self.unreachable_hint,
+        )
+        response = http.get(f"{self.url}/{provider_id}/_sandbox/{what}")
+        answer: dict[str, str] = http.json(
+            response, what=f"the sandbox's {what} fields"
+        )
+        return answer
 
 
 def sandbox_settings(registry: PluginRegistry, provider_id: str) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class AgLeader(OAuth2Provider):
         endpoints={"PRODUCTION": _ENDPOINTS},
         documentation_url="https://docs.withleaf.io/providers/agleader",
         min_core_version="0.1.0",
+        settings=("page_size",),
         rotates_refresh_tokens=None,
         notes=(
             "AgFiniti publishes no API reference: the authorize and token URLs are "
@@ -119,7 +120,8 @@ class AgLeader(OAuth2Provider):
         first = context.endpoint(endpoint)
         params = None
         if cursor is None:
-            params = {"page": 0, "size": context.setting("page_size", PAGE_SIZE)}
+            size = context.setting_int("page_size", PAGE_SIZE, minimum=1)
+            params = {"page": 0, "size": size}
         # Later pages are the links AgFiniti gave, their query included.
         response = api.get(
             cursor or first, params=params, headers={"Accept": "application/json"}

@@ -24,7 +24,7 @@ from fieldlink.forms import FormProvider
 from fieldlink.models import AuthKind, Form, FormField, Grant, Page, ProviderInfo
 from fieldlink.paging import read_resources
 
-from ._options import PROVIDER_ID, Options, endpoint
+from ._options import PROVIDER_ID, SETTINGS, Options, endpoint
 from ._session import sign_in
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class Agvance(FormProvider):
         endpoints={"STAGE": {}, "PRODUCTION": {}},
         documentation_url="https://docs.withleaf.io/providers/agvance",
         min_core_version="0.1.0",
+        settings=SETTINGS,
         # A session is renewed with the password: there is no refresh token.
         rotates_refresh_tokens=False,
         notes=(

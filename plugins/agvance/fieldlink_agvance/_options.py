@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from fieldlink.errors import ConfigurationError
-from fieldlink.paging import NumberedPages
+from fieldlink.paging import NUMBERED_PAGES_SETTINGS, NumberedPages
 
 if TYPE_CHECKING:
     from fieldlink import ProviderContext
@@ -41,6 +41,14 @@ API_HEADERS: Mapping[str, str] = {"apiKey": "{apiKey}", "sessionId": "{sessionId
 REVOKING_STATUSES = (401, 403)
 #: What a header template may name; never the password.
 _TEMPLATE_FIELDS = frozenset({"apiKey", "databaseId", "username", "sessionId"})
+
+#: The host settings Options.of reads, declared in ProviderInfo.settings.
+SETTINGS = (
+    "session_lifetime",
+    "revoking_statuses",
+    "api_headers",
+    *NUMBERED_PAGES_SETTINGS,
+)
 
 
 @attrs.frozen

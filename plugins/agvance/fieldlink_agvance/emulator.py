@@ -44,6 +44,8 @@ class _User:
 class _Session:
     account: str
     expires_at: float
+    #: The emulator's issue stamp: a later revocation ends the session.
+    issued: int
 
 
 class AgvanceEmulator(BaseEmulator):
@@ -124,6 +126,13 @@ class AgvanceEmulator(BaseEmulator):
         with self.lock:
             self.users[account].password = canary("agvance-password")
 
+    def revoke(self, account: str = DEFAULT_ACCOUNT) -> None:
+        """The grower withdraws the host's access: its sessions end, and so does the
+        password it holds; a login with the new one (``login_fields``) works."""
+        super().revoke(account)
+        if account in self.users:
+            self.change_password(account)
+
     # Sign-in
 
     def authenticate(self, request: Request) -> Response:
@@ -144,13 +153,11 @@ class AgvanceEmulator(BaseEmulator):
             )
             if account is None or self.users[account].password != body["password"]:
                 return _error(401, "invalid username or password")
-            if account in self.revoked_accounts:
-                return _error(401, "user disabled")
             if not self.users[account].api_access:
                 return _error(403, "user has no Hub / API Security access")
             session_id = canary("agvance-session")
             self.sessions[session_id] = _Session(
-                account, time.time() + self.session_lifetime
+                account, time.time() + self.session_lifetime, self.issue_stamp()
             )
             return json_response({"sessionId": session_id})
 
@@ -184,7 +191,7 @@ class AgvanceEmulator(BaseEmulator):
             return (
                 session is not None
                 and session.expires_at >= time.time()
-                and session.account not in self.revoked_accounts
+                and not self.is_revoked(session.account, session.issued)
             )
 
 

@@ -50,6 +50,8 @@ class ClimateFieldView(OAuth2Provider):
         endpoints={"PRODUCTION": _ENDPOINTS},
         documentation_url="https://dev.fieldview.com/",
         min_core_version="0.1.0",
+        # No setting of its own: OAuth2Provider adds those it reads (pkce...).
+        settings=(),
         rotates_refresh_tokens=True,
         notes=(
             "Each refresh returns a new refresh token; the one spent stops working an "

@@ -16,6 +16,7 @@ from fieldlink_cnhi import (
     PRODUCTION,
     RESOURCE_KINDS,
     RESOURCE_PARENTS,
+    SETTINGS,
     STAGE,
     CNHProvider,
     NumberPaging,
@@ -51,6 +52,7 @@ INFO = ProviderInfo(
     },
     documentation_url="https://develop.cnh.com/api-guides/fieldops-api/tokens",
     min_core_version="0.1.0",
+    settings=(*SETTINGS, *NumberPaging.settings),
     rotates_refresh_tokens=None,
     notes=(
         *common_notes(PROVIDER_ID),

@@ -17,7 +17,7 @@ from fieldlink.models import AuthKind, ProviderInfo
 from ._environments import ENVIRONMENTS, PRODUCTION, STAGE, endpoints
 from ._errors import WrongEnvironment
 from ._listing import LinkPaging, NumberPaging
-from ._provider import RESOURCE_KINDS, RESOURCE_PARENTS, CNHProvider
+from ._provider import RESOURCE_KINDS, RESOURCE_PARENTS, SETTINGS, CNHProvider
 
 __version__ = "0.1.0"
 
@@ -75,6 +75,7 @@ INFO = ProviderInfo(
         "overview/index.gsp"
     ),
     min_core_version="0.1.0",
+    settings=(*SETTINGS, *LinkPaging.settings),
     rotates_refresh_tokens=None,
     notes=(
         *common_notes(PROVIDER_ID),
@@ -93,6 +94,7 @@ __all__ = [
     "PROVIDER_ID",
     "RESOURCE_KINDS",
     "RESOURCE_PARENTS",
+    "SETTINGS",
     "STAGE",
     "CNHProvider",
     "LinkPaging",

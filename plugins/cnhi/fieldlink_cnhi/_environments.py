@@ -47,8 +47,14 @@ def connection(context: ProviderContext) -> str:
     """The Auth0 connection to name: the ``connection`` setting, one name or one
     per environment, else CNH's published default."""
     chosen = context.setting("connection", {})
-    if isinstance(chosen, str):
+    if isinstance(chosen, str) and chosen:
         return chosen
-    if isinstance(chosen, Mapping) and context.environment in chosen:
-        return str(chosen[context.environment])
-    return CONNECTIONS[context.environment]
+    if isinstance(chosen, Mapping) and all(
+        name in ENVIRONMENTS and isinstance(value, str) and value
+        for name, value in chosen.items()
+    ):
+        return chosen.get(context.environment, CONNECTIONS[context.environment])
+    raise context.invalid_setting(
+        "connection",
+        f"a connection name, or a mapping of {' and '.join(ENVIRONMENTS)} to one",
+    )

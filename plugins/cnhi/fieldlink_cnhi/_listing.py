@@ -34,6 +34,8 @@ class LinkPaging:
     """JSON:API paging (AFS Connect): the cursor is the ``links.next`` URL."""
 
     name = "links"
+    #: The host settings it reads: none, the server pages.
+    settings: tuple[str, ...] = ()
 
     def request(
         self, context: ProviderContext, url: str, cursor: str | None
@@ -71,15 +73,17 @@ class NumberPaging:
     before>"``, so that a page served twice is noticed."""
 
     name = "numbers"
+    #: The host settings it reads.
+    settings = ("page_param", "page_size_param", "page_size", "first_page")
 
     def request(
         self, context: ProviderContext, url: str, cursor: str | None
     ) -> tuple[str, dict[str, Any]]:
         page, _ = self._position(context, cursor)
         query = {
-            context.setting("page_param", "page"): page,
-            context.setting("page_size_param", "pageSize"): context.setting(
-                "page_size", PAGE_SIZE
+            context.setting_text("page_param", "page"): page,
+            context.setting_text("page_size_param", "pageSize"): context.setting_int(
+                "page_size", PAGE_SIZE, minimum=1
             ),
         }
         return url, query
@@ -108,7 +112,7 @@ class NumberPaging:
             )
         total_pages = body.get("totalPages")
         if isinstance(total_pages, int) and not isinstance(total_pages, bool):
-            first = context.setting("first_page", 0)
+            first = context.setting_int("first_page", 0, minimum=0)
             more = page - first + 1 < total_pages
         else:
             # No count: read on until an empty page.
@@ -120,7 +124,7 @@ class NumberPaging:
         context: ProviderContext, cursor: str | None
     ) -> tuple[int, str | None]:
         if cursor is None:
-            return int(context.setting("first_page", 0)), None
+            return context.setting_int("first_page", 0, minimum=0), None
         number, _, previous_first = cursor.partition(":")
         if not number.isdigit() or not previous_first:
             raise ConfigurationError(

@@ -39,6 +39,8 @@ PATHS = {
     "fields": "/companies/{companyId}/farms/{farmId}/fields",
 }
 RESOURCE_KINDS = tuple(PATHS)
+#: The host settings the provider class reads; its paging reads others.
+SETTINGS = ("connection", "paths")
 #: Farms are listed per company and fields per farm. A farm's id is
 #: ``<companyId>/<farmId>``, which is what the URL of its fields needs.
 RESOURCE_PARENTS = {"farms": "companies", "fields": "farms"}
@@ -165,7 +167,7 @@ class CNHProvider(OAuth2Provider):
         return Page([_resource(kind, item, parent) for item in items], next_cursor)
 
     def _path(self, context: ProviderContext, kind: str, parent: str | None) -> str:
-        template = str({**PATHS, **context.setting("paths", {})}[kind])
+        template = {**PATHS, **context.setting_texts("paths", {}, keys=PATHS)}[kind]
         if kind == "companies":
             return template
         if kind == "farms":

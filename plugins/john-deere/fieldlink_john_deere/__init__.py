@@ -57,6 +57,8 @@ class JohnDeere(OAuth2Provider):
         },
         documentation_url="https://developer.deere.com/dev-docs/organizations",
         min_core_version="0.1.0",
+        # No setting of its own: OAuth2Provider adds those it reads (pkce...).
+        settings=(),
         rotates_refresh_tokens=None,
         notes=(
             "Token lifetimes and refresh-token rotation are not documented: every "

@@ -28,7 +28,7 @@ from fieldlink.models import (
 )
 
 from ._responses import PROVIDER_ID, check_key_summary, folded, read_index, refusal
-from .signing import BASE64, signed_headers
+from .signing import BASE64, SECRET_ENCODINGS, signed_headers
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -67,6 +67,7 @@ class RavenSlingshot:
             "slingshot-api/authentication"
         ),
         min_core_version="0.1.0",
+        settings=("page_size", "shared_secret_encoding", "bare_401_invalidates"),
         issues_access_tokens=False,
         notes=(
             "Raven does not confirm how the shared secret becomes the HMAC key: it is "
@@ -161,7 +162,7 @@ class RavenSlingshot:
         self, context: ProviderContext, api: HttpClient, kind: str, cursor: str | None
     ) -> Page:
         page = _page_number(cursor)
-        size = int(context.setting("page_size", PAGE_SIZE))
+        size = context.setting_int("page_size", PAGE_SIZE, minimum=1)
         response = api.get(
             f"{context.endpoint('api_base')}/{kind}",
             params={"page": page, "pagesize": size},
@@ -192,6 +193,9 @@ def _signed(
     context: ProviderContext, payload: Mapping[str, Any], method: str, url: str
 ) -> dict[str, str]:
     """The four X-SS-* headers of one request, signed now."""
+    encoding = context.setting_choice(
+        "shared_secret_encoding", BASE64, SECRET_ENCODINGS
+    )
     try:
         return signed_headers(
             method,
@@ -200,7 +204,7 @@ def _signed(
             access_key=payload["accessKey"],
             shared_secret=payload["sharedSecret"],
             timestamp=_timestamp(),
-            encoding=context.setting("shared_secret_encoding", BASE64),
+            encoding=encoding,
         )
     except ValueError as error:
         raise ConfigurationError(
@@ -233,7 +237,7 @@ def _body(
         raise refusal(
             response,
             what=what,
-            bare_401_invalidates=bool(context.setting("bare_401_invalidates", False)),
+            bare_401_invalidates=context.setting_flag("bare_401_invalidates", False),
         )
     return http.json(response, what=what)
 

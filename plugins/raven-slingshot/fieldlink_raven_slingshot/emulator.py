@@ -64,6 +64,8 @@ class AccessKey:
     account: str
     id: int
     expires_at: datetime
+    #: The emulator's issue stamp: a later revocation of the account ends the key.
+    issued: int
     active: bool = True
 
 
@@ -140,7 +142,12 @@ class RavenSlingshotEmulator(BaseEmulator):
         return {"apiKey": self.api_key, "sharedSecret": self.shared_secret}
 
     def login_fields(self) -> dict[str, str]:
-        return {"accessKey": self.grower_key}
+        with self.lock:
+            key = self.access_keys[self.grower_key]
+            if self.is_revoked(key.account, key.issued):
+                # To connect again, the grower creates a new key in the Portal.
+                self.grower_key = self.add_access_key(key.account)
+            return {"accessKey": self.grower_key}
 
     # Controls for tests
 
@@ -152,6 +159,7 @@ class RavenSlingshotEmulator(BaseEmulator):
                 account,
                 id=1000 + len(self.access_keys),
                 expires_at=datetime.now(UTC) + timedelta(days=365),
+                issued=self.issue_stamp(),
             )
         return key
 
@@ -254,7 +262,7 @@ class RavenSlingshotEmulator(BaseEmulator):
 
         with self.lock:
             key = self.access_keys.get(headers[ACCESS_KEY_HEADER])
-            if key is None or key.account in self.revoked_accounts:
+            if key is None or self.is_revoked(key.account, key.issued):
                 return self._refuse(request, "Invalid Access Key")
             if not summary and not key.active:
                 return self._refuse(request, "Access Key is inactive")

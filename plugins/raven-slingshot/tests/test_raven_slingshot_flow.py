@@ -149,13 +149,18 @@ def test_behind_a_sandbox_mount_the_signed_path_keeps_its_prefix(fieldlink_home)
 )
 def test_a_refused_key_is_never_stored(sandbox, control, error):
     slingshot = sandbox(PROVIDER_ID)
+    refused_key = slingshot.emulator.grower_key
     getattr(slingshot.emulator, control)()
 
+    # The key typed is the one refused (after a revocation, the sandbox's login
+    # offers a new key, as the grower would make one to connect again).
     with pytest.raises(CredentialRevoked) as info:
-        slingshot.connect(USER)
+        slingshot.connect(USER, form={"accessKey": refused_key})
     with pytest.raises(CredentialRevoked):
         slingshot.fieldlink.register(
-            "grower-2", PROVIDER_ID, _leaf_body(slingshot.emulator)
+            "grower-2",
+            PROVIDER_ID,
+            {**_leaf_body(slingshot.emulator), "accessKey": refused_key},
         )
 
     assert info.value.error == error

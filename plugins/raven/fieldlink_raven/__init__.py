@@ -58,6 +58,7 @@ class Raven(OAuth2Provider):
         endpoints={"PRODUCTION": {}},
         documentation_url="https://docs.withleaf.io/providers/raven",
         min_core_version="0.1.0",
+        settings=("page_size",),
         rotates_refresh_tokens=None,
         notes=(
             "Raven does not publish its OAuth endpoints, so none ship with this "
@@ -131,7 +132,7 @@ class Raven(OAuth2Provider):
         page = int(cursor or 0)
         params = {
             "page": page,
-            "pagesize": int(context.setting("page_size", PAGE_SIZE)),
+            "pagesize": context.setting_int("page_size", PAGE_SIZE, minimum=1),
         }
         response = api.get(url, params=params, headers={"Accept": "application/json"})
 

@@ -29,7 +29,7 @@ from fieldlink.models import (
 
 from ._account import check_token, organization_named, organization_with_id, sign_in
 from ._graphql import execute, read_page
-from ._options import PROVIDER_ID, Options
+from ._options import PROVIDER_ID, SETTINGS, Options
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -70,6 +70,7 @@ class Sentera(FormProvider):
         endpoints={"PRODUCTION": _ENDPOINTS},
         documentation_url="https://api.sentera.com/api/getting_started/introduction.html",
         min_core_version="0.1.0",
+        settings=SETTINGS,
         # Session tokens are not refreshed: there is no refresh token to rotate.
         rotates_refresh_tokens=False,
         notes=(

@@ -32,6 +32,17 @@ REVOKING_ERRORS = (
     r"|\bnot authenticated\b|\b(?:invalid|expired) (?:auth )?token\b"
 )
 
+#: The host settings Options.of reads, declared in ProviderInfo.settings.
+SETTINGS = (
+    "token_lifetime_days",
+    "revoking_errors",
+    "authorization_scheme",
+    "page_size",
+    "first_page",
+    "organizations_query",
+    "fields_query",
+)
+
 
 @attrs.frozen
 class Options:

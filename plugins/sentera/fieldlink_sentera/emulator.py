@@ -67,6 +67,8 @@ SCHEMA = Schema(
 class _Session:
     account: str
     expires_at: float
+    #: The emulator's issue stamp: a later revocation ends the session.
+    issued: int
 
 
 class SenteraEmulator(BaseEmulator):
@@ -160,15 +162,13 @@ class SenteraEmulator(BaseEmulator):
             str(session.get("password", "")),
         )
         with self.lock:
-            if (
-                email != self.email
-                or not secrets.compare_digest(password.encode(), self.password.encode())
-                or DEFAULT_ACCOUNT in self.revoked_accounts
+            if email != self.email or not secrets.compare_digest(
+                password.encode(), self.password.encode()
             ):
                 return json_response({"errors": ["Invalid email or password"]}, 401)
             token = canary("sentera-auth-token")
             self.sessions[token] = _Session(
-                DEFAULT_ACCOUNT, time.time() + self.token_lifetime
+                DEFAULT_ACCOUNT, time.time() + self.token_lifetime, self.issue_stamp()
             )
             self.sign_ins += 1
         return json_response({"auth_token": token})
@@ -185,7 +185,7 @@ class SenteraEmulator(BaseEmulator):
             if (
                 session is None
                 or session.expires_at < time.time()
-                or session.account in self.revoked_accounts
+                or self.is_revoked(session.account, session.issued)
             ):
                 return None
             return session.account

@@ -23,7 +23,7 @@ from fieldlink.forms import FormProvider
 from fieldlink.models import AuthKind, Form, FormField, Grant, Page, ProviderInfo
 from fieldlink.paging import read_resources
 
-from ._options import PROVIDER_ID, Options
+from ._options import PROVIDER_ID, SETTINGS, Options
 from ._tokens import issue_tokens, log_in, renew_tokens
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class Stara(FormProvider):
         endpoints={"PRODUCTION": _ENDPOINTS},
         documentation_url="https://docs.withleaf.io/providers/stara",
         min_core_version="0.1.0",
+        settings=SETTINGS,
         rotates_refresh_tokens=None,
         notes=(
             "Stara publishes no API reference: the login and token steps are those "

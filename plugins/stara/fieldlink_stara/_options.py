@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from fieldlink.paging import NumberedPages
+from fieldlink.paging import NUMBERED_PAGES_SETTINGS, NumberedPages
 
 if TYPE_CHECKING:
     from fieldlink import ProviderContext
@@ -36,6 +36,14 @@ REVOKING_STATUSES = (401, 403)
 #: Payload fields a header template may name.
 _TEMPLATE_FIELDS = frozenset(
     {"apiKey", "accessToken", "accessTokenClient", "refreshToken"}
+)
+
+#: The host settings Options.of reads, declared in ProviderInfo.settings.
+SETTINGS = (
+    "token_lifetime",
+    "revoking_statuses",
+    "api_headers",
+    *NUMBERED_PAGES_SETTINGS,
 )
 
 

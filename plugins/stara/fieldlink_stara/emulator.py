@@ -110,6 +110,16 @@ class StaraEmulator(BaseEmulator):
             for tokens in self.access_tokens.values():
                 tokens.expires_at = 0
 
+    def revoke(self, account: str = DEFAULT_ACCOUNT) -> None:
+        """The grower withdraws access: the account's apiKey dies, and with it every
+        token issued for it; logging in again issues a new apiKey that works."""
+        super().revoke(account)
+        with self.lock:
+            withdrawn = self.accounts.get(account)
+            if withdrawn is not None and withdrawn.api_key is not None:
+                self.api_keys.pop(withdrawn.api_key, None)
+                withdrawn.api_key = None
+
     # The token steps
 
     def authenticate(self, request: Request) -> Response:
@@ -124,8 +134,6 @@ class StaraEmulator(BaseEmulator):
             if name is None or self.accounts[name].password != body["password"]:
                 return _error(401, "invalid login or password")
             account = self.accounts[name]
-            if name in self.revoked_accounts:
-                return _error(401, "access withdrawn")
             if account.api_key is None:
                 account.api_key = canary("stara-api-key")
                 self.api_keys[account.api_key] = name
@@ -138,7 +146,7 @@ class StaraEmulator(BaseEmulator):
         with self.lock:
             self.token_requests += 1
             account = self.api_keys.get(body["apiKey"])
-            if account is None or account in self.revoked_accounts:
+            if account is None:
                 return _error(401, "invalid apiKey")
             return self._issue(account, body["apiKey"])
 
@@ -149,11 +157,7 @@ class StaraEmulator(BaseEmulator):
         with self.lock:
             # Single use: the token presented is spent whatever happens next.
             owner = self.refresh_tokens.pop(body["refreshToken"], None)
-            if (
-                owner is None
-                or owner[0] in self.revoked_accounts
-                or owner[1] not in self.api_keys
-            ):
+            if owner is None or owner[1] not in self.api_keys:
                 return _error(401, "invalid refreshToken")
             return self._issue(*owner)
 
@@ -197,7 +201,6 @@ class StaraEmulator(BaseEmulator):
                 tokens is None
                 or tokens.expires_at < time.time()
                 or tokens.client_token != request.headers.get("accessTokenClient")
-                or tokens.account in self.revoked_accounts
                 or tokens.api_key not in self.api_keys
             ):
                 return None

@@ -64,6 +64,12 @@ class Trimble(OAuth2Provider):
         endpoints={"PRODUCTION": _ENDPOINTS},
         documentation_url="https://developer.trimble.com/docs/ag/auth-code-grant",
         min_core_version="0.1.0",
+        settings=(
+            "application_name",
+            "authorization_redirect_url",
+            "revoking_errors",
+            "bookmark_param",
+        ),
         rotates_refresh_tokens=True,
         notes=(
             "The scope is 'openid <applicationName>' with the application name Trimble "
@@ -99,10 +105,10 @@ class Trimble(OAuth2Provider):
         self, context: ProviderContext, asked: tuple[str, ...] = ()
     ) -> tuple[str, ...]:
         """The host's scopes if it named any, else ``openid <applicationName>``."""
-        named = asked or context.setting("scopes", ())
+        named = asked or context.setting_words("scopes", ())
         if named:
             return tuple(named)
-        application_name = context.setting("application_name", None)
+        application_name = context.setting_text("application_name", "", empty=True)
         if not application_name:
             raise ConfigurationError(
                 f"{PROVIDER_ID} asks for the scope 'openid <applicationName>' with the "
@@ -110,14 +116,14 @@ class Trimble(OAuth2Provider):
                 f"settings={{{PROVIDER_ID!r}: {{'application_name': ...}}}}",
                 provider=PROVIDER_ID,
             )
-        return ("openid", str(application_name))
+        return ("openid", application_name)
 
     def next_step(
         self, context: ProviderContext, grant: Grant, session: AuthSession
     ) -> str | None:
         # A token opens no organisation until the grower approves the app and picks
         # organisations on trimbleag.com (Trimble's "Organizations authorization").
-        back = context.setting("authorization_redirect_url", session.redirect_uri)
+        back = context.setting_text("authorization_redirect_url", session.redirect_uri)
         query = urlencode(
             {"clientid": grant.payload["clientId"], "redirectionUrl": back}
         )
@@ -134,8 +140,8 @@ class Trimble(OAuth2Provider):
         except OAuthError as error:
             # Which code Trimble gives a spent or expired refresh token is not
             # documented; the host decides which codes mean the credential is dead.
-            dead = error.error in set(
-                context.setting("revoking_errors", REVOKING_ERRORS)
+            dead = error.error in context.setting_words(
+                "revoking_errors", REVOKING_ERRORS
             )
             if dead == isinstance(error, CredentialRevoked):
                 raise
@@ -174,7 +180,7 @@ class Trimble(OAuth2Provider):
         # HATEOAS links are of no use here; Trimble leaves them out on request.
         params = {"includeLinks": "false"}
         first_id, bookmark = _read_cursor(cursor)
-        bookmark_param = context.setting("bookmark_param", DEFAULT_BOOKMARK_PARAM)
+        bookmark_param = context.setting_text("bookmark_param", DEFAULT_BOOKMARK_PARAM)
         if bookmark is not None:
             params[bookmark_param] = bookmark
         response = api.get(url, params=params)

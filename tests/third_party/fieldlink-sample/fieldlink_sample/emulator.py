@@ -35,6 +35,8 @@ class SampleEmulator(BaseEmulator):
         self.access_key = "SSL" + "".join(rng.choice(alphabet) for _ in range(16))
         self.secret_key = canary("secret-key")
         super().__init__(size=size, seed=seed)
+        # One key for the emulator's life: once revoked, it stays revoked.
+        self.access_key_issued = self.issue_stamp()
 
     def seed(self, size: int, seed: int) -> dict[str, Any]:
         rng = random.Random(seed)
@@ -98,9 +100,8 @@ class SampleEmulator(BaseEmulator):
         presented = request.headers.get("X-Sample-Signature", "")
         if not hmac.compare_digest(expected, presented):
             return json_response({"error": "invalid_signature"}, 401)
-        with self.lock:
-            if DEFAULT_ACCOUNT in self.revoked_accounts:
-                return json_response({"error": "revoked_key"}, 401)
+        if self.is_revoked(DEFAULT_ACCOUNT, self.access_key_issued):
+            return json_response({"error": "revoked_key"}, 401)
         return None
 
     def _page(self, request: Request, values: list[dict[str, Any]]) -> Response:
