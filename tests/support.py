@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -188,3 +191,45 @@ def open_database(backend: str, directory: Path) -> Iterator[Database]:
     opened = Database(backend, directory)
     yield opened
     opened.close()
+
+
+def connect_by_cli(provider: str, user_id: str) -> subprocess.CompletedProcess[str]:
+    """`fieldlink connect` in a process of its own, as a user runs it: each URL it
+    prints (the consent page, then any further step) answered as a browser would,
+    its callback on loopback."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fieldlink.cli",
+            "connect",
+            provider,
+            "--user",
+            user_id,
+            "--port",
+            "0",
+            "--no-browser",
+            "--timeout",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    seen = []
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            seen.append(line)
+            match = re.match(r"\s+(http\S+)", line)
+            if match:
+                callback = drive_consent(match.group(1))
+                answer = make_session(retries=0).get(callback, timeout=10)
+                assert answer.status_code == 200, answer.text
+        stdout, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(
+        process.args, process.returncode, stdout, "".join(seen)
+    )

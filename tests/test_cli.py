@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
 import re
-import subprocess
-import sys
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -15,9 +12,10 @@ from click.testing import CliRunner
 
 from fieldlink import Fieldlink
 from fieldlink.cli import cli
-from fieldlink.http import make_session
 from fieldlink.sandbox import drive_consent, mount, serve
 from fieldlink.testing import CALLBACK_URI, assert_no_canary
+
+from .support import connect_by_cli
 
 USER = "grower-1"
 
@@ -188,45 +186,13 @@ def test_apps_add_prompts_for_secrets_without_echo(fieldlink_home):
 
 def test_connect_through_the_local_callback(mounted):
     """`fieldlink connect` as a user runs it: a URL to open, a callback on loopback."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fieldlink.cli",
-            "connect",
-            "john-deere",
-            "--user",
-            USER,
-            "--port",
-            "0",
-            "--no-browser",
-            "--timeout",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-    )
-    try:
-        for _ in range(2):  # the consent page, then the organisations to approve
-            url = _next_url(process.stderr)
-            callback = drive_consent(url)
-            assert make_session().get(callback, timeout=10).status_code == 200
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 0, stderr
-    assert f"connected {USER} to john-deere" in stdout
-    assert_no_canary(stdout + stderr, "connect output")
+    done = connect_by_cli("john-deere", USER)
 
-
-def _next_url(stream) -> str:
-    for line in stream:
-        match = re.match(r"\s+(http\S+)", line)
-        if match:
-            return match.group(1)
-    raise AssertionError("fieldlink connect printed no URL")
+    assert done.returncode == 0, done.stderr
+    # The consent page, then the organisations to approve.
+    assert len(re.findall(r"^\s+http", done.stderr, re.MULTILINE)) == 2
+    assert f"connected {USER} to john-deere" in done.stdout
+    assert_no_canary(done.stdout + done.stderr, "connect output")
 
 
 BODY = {

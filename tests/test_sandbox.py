@@ -3,10 +3,6 @@ revocation switch that behaves as a real provider's consent does."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
@@ -20,6 +16,8 @@ from fieldlink.errors import CredentialRevoked
 from fieldlink.http import make_session
 from fieldlink.sandbox import RunningEmulator, drive_consent, mount, serve
 from fieldlink.testing import CALLBACK_URI, assert_no_canary
+
+from .support import connect_by_cli
 
 USER = "user-42"
 
@@ -198,58 +196,18 @@ def test_a_revocation_ends_what_was_issued_and_a_new_consent_works(
             host.refresh(USER, provider)
 
 
-def _connect_by_cli(provider: str) -> subprocess.CompletedProcess[str]:
-    """`fieldlink connect` in a process of its own, its consent pages answered as a
-    browser would."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fieldlink.cli",
-            "connect",
-            provider,
-            "--user",
-            USER,
-            "--port",
-            "0",
-            "--no-browser",
-            "--timeout",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-    )
-    seen = []
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            seen.append(line)
-            match = re.match(r"\s+(http\S+)", line)
-            if match:
-                callback = drive_consent(match.group(1))
-                make_session(retries=0).get(callback, timeout=10)
-        stdout, _ = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    return subprocess.CompletedProcess(
-        process.args, process.returncode, stdout, "".join(seen)
-    )
-
-
 @pytest.mark.parametrize("provider", ["trimble", "climate-field-view"])
 def test_reconnecting_after_a_revocation_works_from_the_command_line(
     sandbox_of, monkeypatch, provider
 ):
     running = sandbox_of(provider)
     monkeypatch.setenv("FIELDLINK_SANDBOX_URL", running.url)
-    first = _connect_by_cli(provider)
+    first = connect_by_cli(provider, USER)
     assert first.returncode == 0, first.stderr
 
     _revoke(running.url, provider)
     refused = run("resources", provider, "--user", USER)
-    again = _connect_by_cli(provider)
+    again = connect_by_cli(provider, USER)
     listed = run("resources", provider, "--user", USER)
 
     assert refused.exit_code == 4
