@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from werkzeug.wrappers import Request, Response
 
 from fieldlink import Fieldlink
+from fieldlink._alerts import Delivery
 from fieldlink._tables import alerts
-from fieldlink.errors import CredentialRevoked, PermissionDenied
+from fieldlink.errors import ConfigurationError, CredentialRevoked, PermissionDenied
 from fieldlink.sandbox import mount, serve
 from fieldlink.testing import SandboxedProvider, assert_no_canary
 
@@ -236,3 +237,100 @@ def test_a_command_delivers_its_alert_before_it_exits(
     with fieldlink.store.engine.connect() as connection:
         [outbox] = connection.execute(sa.select(alerts)).mappings().all()
     assert outbox["delivered_at"] is not None and outbox["attempts"] == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "notaurl",
+        "alerts.example/hook",
+        "/hook",
+        "ftp://alerts.example/hook",
+        "https:///hook",
+        "https://alerts.example:port/hook",
+    ],
+)
+def test_a_webhook_url_given_in_code_is_checked_when_alerts_are_set_up(
+    fieldlink_home, url
+):
+    with (
+        Fieldlink(webhook_url=url, webhook_secret=SECRET) as fieldlink,
+        pytest.raises(ConfigurationError) as info,
+    ):
+        fieldlink.providers()
+
+    assert str(info.value).startswith(
+        "Fieldlink(webhook_url=...) must be an absolute http or https URL with a host"
+    )
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"), [(" \t", "is blank"), ("", "is not set")]
+)
+def test_a_blank_webhook_secret_is_refused(
+    fieldlink_home, monkeypatch, secret, problem
+):
+    monkeypatch.setenv("FIELDLINK_WEBHOOK_URL", "https://alerts.example/hook")
+    monkeypatch.setenv("FIELDLINK_WEBHOOK_SECRET", secret)
+
+    with Fieldlink() as fieldlink, pytest.raises(ConfigurationError) as info:
+        fieldlink.providers()
+
+    assert f"FIELDLINK_WEBHOOK_SECRET, the secret that signs alerts, {problem}" in (
+        str(info.value)
+    )
+
+
+def test_a_blank_webhook_url_is_unset(fieldlink_home, monkeypatch):
+    monkeypatch.setenv("FIELDLINK_WEBHOOK_URL", "  ")
+
+    with Fieldlink() as fieldlink:
+        assert fieldlink.deliver_alerts() == Delivery()
+
+
+def _fieldlink_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fieldlink.cli", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
+
+
+def test_a_command_names_a_wrong_webhook_url_in_one_line(fieldlink_home, monkeypatch):
+    monkeypatch.setenv("FIELDLINK_WEBHOOK_URL", "notaurl")
+    monkeypatch.setenv("FIELDLINK_WEBHOOK_SECRET", SECRET)
+
+    process = _fieldlink_command("refresh", "--due")
+
+    assert process.returncode == 1
+    assert process.stderr.count("\n") == 1, process.stderr
+    assert "FIELDLINK_WEBHOOK_URL must be an absolute http or https URL" in (
+        process.stderr
+    )
+
+
+def test_a_failed_delivery_is_never_printed_as_a_traceback(
+    sandbox, fieldlink, monkeypatch
+):
+    """The webhook is down while a command raises an alert: the command says what
+    it did, the alert waits for a retry, and no traceback reaches the user."""
+    with serve(Receiver()) as gone:
+        url = gone.url + "/hook"
+    deere = sandbox("john-deere")
+    deere.connect("grower-1")
+    deere.emulator.revoke()
+    monkeypatch.setenv("FIELDLINK_DATABASE_URL", fieldlink.store.url)
+    monkeypatch.setenv("FIELDLINK_WEBHOOK_URL", url)
+    monkeypatch.setenv("FIELDLINK_WEBHOOK_SECRET", SECRET)
+
+    with serve(mount({"john-deere": deere.emulator})) as running:
+        monkeypatch.setenv("FIELDLINK_SANDBOX_URL", running.url)
+        process = _fieldlink_command("refresh", "john-deere", "--user", "grower-1")
+
+    assert process.returncode == 4, process.stderr
+    assert "Traceback" not in process.stderr
+    with fieldlink.store.engine.connect() as connection:
+        [outbox] = connection.execute(sa.select(alerts)).mappings().all()
+    assert outbox["delivered_at"] is None and outbox["attempts"] == 1

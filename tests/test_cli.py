@@ -231,6 +231,16 @@ UNREADABLE = {
         (3, 18),
     ),
     "empty": (b"", "not valid JSON at line 1, column 1: Expecting value", (1, 1)),
+    "nested beyond Python's recursion limit": (
+        b"[" * 100_000 + b"]" * 100_000,
+        "JSON that nested too deeply",
+        (None, None),
+    ),
+    "a number beyond Python's digit limit": (
+        b'{"refreshToken": ' + b"7" * 5_000 + b"}",
+        "JSON that holds a number too long to read",
+        (None, None),
+    ),
 }
 
 
@@ -354,6 +364,22 @@ def test_a_settings_file_that_is_not_utf_8_is_named_without_its_content(
     assert result.exit_code == 1
     assert result.output == (
         f"Error: {settings}: not UTF-8 text at line 2, column 28; save it as UTF-8 "
+        "(the settings file named by FIELDLINK_SETTINGS)\n"
+    )
+
+
+def test_a_settings_file_nested_too_deeply_is_named(
+    fieldlink_home, tmp_path, monkeypatch
+):
+    settings = tmp_path / "fieldlink.toml"
+    settings.write_bytes(b"[trimble]\nscopes = " + b"[" * 100_000 + b"]" * 100_000)
+    monkeypatch.setenv("FIELDLINK_SETTINGS", str(settings))
+
+    result = run("credentials", "list")
+
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {settings}: TOML that nested too deeply "
         "(the settings file named by FIELDLINK_SETTINGS)\n"
     )
 

@@ -162,7 +162,10 @@ BAD_USER_IDS = {
     "blank": ("   ", "starts or ends with whitespace"),
     "padded": (" user-42", "starts or ends with whitespace"),
     "newline": ("user-42\n", "starts or ends with whitespace"),
-    "control": ("user\x1b42", "holds a control character"),
+    "control": (
+        "user\x1b42",
+        "holds a control character or another that does not show",
+    ),
 }
 # Every command that takes a user id.
 USER_COMMANDS = {

@@ -79,8 +79,12 @@ BAD_USER_IDS = {
     "blank": ("   ", "starts or ends with whitespace"),
     "trailing space": ("user-42 ", "starts or ends with whitespace"),
     "tab": ("\tuser-42", "starts or ends with whitespace"),
-    "nul": ("user\x0042", "holds a control character"),
-    "delete": ("user\x7f42", "holds a control character"),
+    "nul": ("user\x0042", "holds a control character or another that does not show"),
+    "delete": ("user\x7f42", "holds a control character or another that does not show"),
+    "zero-width space": (
+        "user\u200b42",
+        "holds a control character or another that does not show",
+    ),
     "too long": ("u" * 256, "is longer than 255 characters"),
     "not a string": (42, "must be a string, not int"),
 }
@@ -207,7 +211,8 @@ def test_an_endpoint_without_scheme_is_not_blamed_on_the_plugin(deere):
     with pytest.raises(ConfigurationError) as raised:
         deere.fieldlink.list_resources(USER, JOHN_DEERE, "organizations")
 
-    assert "at 127.0.0.1:8700/john-deere/platform" in str(raised.value)
+    assert "the john-deere endpoint 'api_base'" in str(raised.value)
+    assert "must be an absolute http or https URL" in str(raised.value)
     assert "plugin failed" not in str(raised.value)
 
 

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from fieldlink import Fieldlink, Grant, hookimpl
+from fieldlink._client import RefreshReport
 from fieldlink._crypto import generate_key
 from fieldlink._tables import credentials
-from fieldlink._worker import run_workers
+from fieldlink._worker import LISTED_AT_MOST, _Tally, run_workers
 from fieldlink.cli import cli
 from fieldlink.sandbox import mount, serve
 from fieldlink.testing import assert_no_canary
@@ -414,3 +415,25 @@ def test_cli_refresh_says_what_it_did(sandbox, monkeypatch, provider, said):
 
     assert result.exit_code == 0, result.output
     assert re.fullmatch(said, result.stdout.strip()), result.stdout
+
+
+def test_the_summary_names_at_most_twenty_credentials_of_one_outcome():
+    tally = _Tally()
+    for number in range(25):
+        tally.add(
+            RefreshReport(
+                credential_id=f"id-{number}",
+                user_id=f"user-{number:02}",
+                provider="john-deere",
+                error="the app registration of john-deere STAGE is refused",
+            )
+        )
+
+    lines = tally.lines()
+
+    assert len(lines) == LISTED_AT_MOST + 1
+    assert lines[0].startswith("failed: user 'user-00' at john-deere: ")
+    assert lines[-1] == (
+        "failed: 5 more, not listed; `fieldlink credentials events USER PROVIDER` "
+        "says why for each"
+    )

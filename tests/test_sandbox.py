@@ -216,3 +216,10 @@ def test_reconnecting_after_a_revocation_works_from_the_command_line(
     assert f"connected {USER} to {provider}" in again.stdout
     assert listed.exit_code == 0, listed.output
     assert "invalid" not in listed.output
+
+
+def test_a_blank_sandbox_url_is_no_sandbox(fieldlink_home, monkeypatch):
+    monkeypatch.setenv("FIELDLINK_SANDBOX_URL", "  ")
+    with Fieldlink() as from_env, Fieldlink(sandbox_url=" ") as given:
+        assert not from_env.in_sandbox
+        assert not given.in_sandbox

@@ -424,3 +424,194 @@ def test_a_blank_settings_file_variable_is_unset(fieldlink_home, monkeypatch):
         start = fieldlink.start_auth(USER, "john-deere", redirect_uri=CALLBACK_URI)
 
     assert "code_challenge" not in start.url
+
+
+# Endpoint overrides
+
+DEERE_ENDPOINTS = "api_base, authorize_url, discovery_url, revoke_url, token_url"
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            '[john-deere]\nendpoints = "https://proxy.example"',
+            "the john-deere endpoints in the settings file {path} must be a table of "
+            "endpoint names to URLs",
+        ),
+        (
+            "[john-deere.endpoints]\nauthorize_url = 5",
+            "the john-deere endpoint 'authorize_url' (in the settings file {path}) "
+            "must be an absolute http or https URL with a host",
+        ),
+        (
+            '[john-deere.endpoints]\nauthorise_url = "https://proxy.example/authorize"',
+            "john-deere has no endpoint named 'authorise_url' (in the settings file "
+            f"{{path}}); its endpoints are {DEERE_ENDPOINTS}; or an environment "
+            "(STAGE, PRODUCTION) holding a table of them",
+        ),
+        (
+            "[john-deere.endpoints.STAGE]\nauthorize_url = 7",
+            "the john-deere endpoint 'authorize_url' for STAGE (in the settings file "
+            "{path}) must be an absolute http or https URL with a host",
+        ),
+        (
+            '[john-deere.endpoints.STAGE]\nauthorise_url = "https://proxy.example/a"',
+            "john-deere has no endpoint named 'authorise_url' for STAGE (in the "
+            f"settings file {{path}}); its endpoints are {DEERE_ENDPOINTS}",
+        ),
+        (
+            '[john-deere.endpoints]\nSTAGE = "https://proxy.example"',
+            "the john-deere endpoints for STAGE in the settings file {path} must be a "
+            "table",
+        ),
+        (
+            '[john-deere.endpoints.STAGING]\nauthorize_url = "https://proxy.example/a"',
+            "john-deere has no endpoint named 'STAGING' (in the settings file {path})",
+        ),
+    ],
+    ids=[
+        "not-a-table",
+        "number",
+        "misspelt",
+        "scoped-number",
+        "scoped-misspelt",
+        "scoped-not-a-table",
+        "unknown-environment",
+    ],
+)
+def test_a_wrong_endpoint_in_the_file_is_named_with_the_file(
+    settings_file, tmp_path, table, expected
+):
+    fieldlink = settings_file(table + "\n")
+
+    with pytest.raises(ConfigurationError) as info:
+        fieldlink.start_auth(
+            USER, "john-deere", redirect_uri=CALLBACK_URI, environment="STAGE"
+        )
+
+    assert str(info.value).startswith(expected.format(path=tmp_path / "fieldlink.toml"))
+    assert info.value.provider == "john-deere"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "not a url",
+        "proxy.example/authorize",
+        "/authorize",
+        "ftp://proxy.example/authorize",
+        "https:///authorize",
+        "https://proxy.example:port/authorize",
+        "https://proxy..example/authorize",
+    ],
+)
+def test_an_endpoint_is_an_absolute_http_url_with_a_host(settings_file, url):
+    fieldlink = settings_file(f'[john-deere.endpoints]\nauthorize_url = "{url}"\n')
+
+    with pytest.raises(ConfigurationError, match="must be an absolute http or https"):
+        fieldlink.start_auth(USER, "john-deere", redirect_uri=CALLBACK_URI)
+
+
+def test_a_wrong_endpoint_table_spoils_only_its_provider(settings_file):
+    fieldlink = settings_file('[john-deere]\nendpoints = "https://proxy.example"\n')
+
+    # Reading the file and the other providers are not held up by the bad table.
+    start = fieldlink.start_auth(USER, "climate-field-view", redirect_uri=CALLBACK_URI)
+
+    info = fieldlink.provider("climate-field-view").info
+    assert start.url.startswith(info.endpoints["PRODUCTION"]["authorize_url"])
+    with pytest.raises(ConfigurationError, match="the john-deere endpoints in the"):
+        fieldlink.start_auth(USER, "john-deere", redirect_uri=CALLBACK_URI)
+
+
+def test_the_cli_names_a_wrong_endpoint_in_one_line(settings_file, tmp_path):
+    from click.testing import CliRunner
+
+    from fieldlink.cli import cli
+
+    settings_file('[john-deere.endpoints]\nauthorise_url = "https://proxy.example"\n')
+    runner = CliRunner()
+
+    listed = runner.invoke(cli, ["providers"])
+    connect = runner.invoke(
+        cli, ["connect", "john-deere", "--user", USER, "--no-browser", "--port", "0"]
+    )
+
+    assert listed.exit_code == 0, listed.output
+    assert connect.exit_code == 1
+    assert "Traceback" not in connect.output
+    assert connect.output.count("\n") == 1
+    assert "no endpoint named 'authorise_url'" in connect.output
+    assert str(tmp_path / "fieldlink.toml") in connect.output
+
+
+def test_endpoints_in_the_file_apply_to_every_or_one_environment(settings_file):
+    fieldlink = settings_file(
+        "[john-deere.endpoints]\n"
+        'authorize_url = "https://proxy.example/authorize"\n'
+        "[john-deere.endpoints.STAGE]\n"
+        'authorize_url = "http://127.0.0.1:8080/stage/authorize"\n'
+    )
+
+    production = fieldlink.start_auth(
+        USER, "john-deere", redirect_uri=CALLBACK_URI, environment="PRODUCTION"
+    )
+    stage = fieldlink.start_auth(
+        USER, "john-deere", redirect_uri=CALLBACK_URI, environment="STAGE"
+    )
+
+    assert production.url.startswith("https://proxy.example/authorize?")
+    assert stage.url.startswith("http://127.0.0.1:8080/stage/authorize?")
+
+
+def test_endpoints_given_in_code_are_checked_and_named_as_code(fieldlink_home):
+    with Fieldlink(endpoints={"john-deere": {"token_uri": "https://x.example"}}) as fl:
+        _register_example_app(fl, "john-deere")
+        with pytest.raises(ConfigurationError) as info:
+            fl.start_auth(USER, "john-deere", redirect_uri=CALLBACK_URI)
+
+    assert str(info.value).startswith(
+        "john-deere has no endpoint named 'token_uri' (given in code "
+        "(Fieldlink(endpoints=...) or override_endpoints)); its endpoints are "
+    )
+
+
+def test_endpoints_added_later_are_checked_when_used(fieldlink):
+    _register_example_app(fieldlink, "john-deere")
+    fieldlink.override_endpoints("john-deere", {"STAGE": {"token_url": 7}})
+
+    with pytest.raises(
+        ConfigurationError, match=r"'token_url' for STAGE \(given in code"
+    ):
+        fieldlink.start_auth(
+            USER, "john-deere", redirect_uri=CALLBACK_URI, environment="STAGE"
+        )
+    with pytest.raises(ConfigurationError, match="must be a table of endpoint names"):
+        fieldlink.override_endpoints("john-deere", "https://proxy.example")
+
+
+def test_endpoints_added_later_apply_over_the_file(settings_file):
+    fieldlink = settings_file(
+        '[john-deere.endpoints]\nauthorize_url = "https://file.example/authorize"\n'
+    )
+
+    fieldlink.override_endpoints(
+        "john-deere", {"authorize_url": "https://code.example/authorize"}
+    )
+    start = fieldlink.start_auth(USER, "john-deere", redirect_uri=CALLBACK_URI)
+
+    assert start.url.startswith("https://code.example/authorize?")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_emulator_names_only_endpoints_its_provider_has(fieldlink, provider):
+    """The sandbox's overrides are checked like the host's: an emulator that served
+    a name its provider does not read would be refused."""
+    emulator = fieldlink.registry.call(provider, "sandbox_emulator", settings={})
+    info = fieldlink.provider(provider).info
+    endpoints = emulator.endpoints("http://127.0.0.1:9")
+    scoped = [endpoints[env] for env in info.environments if env in endpoints]
+    names = {name for table in [endpoints, *scoped] for name in table}
+
+    assert names - set(info.environments) <= set(info.endpoint_names)

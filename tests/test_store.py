@@ -7,6 +7,7 @@ they fail. Every PostgreSQL case works in a schema of its own, dropped afterward
 
 from __future__ import annotations
 
+import codecs
 import os
 import sqlite3
 import stat
@@ -334,6 +335,37 @@ def test_readable_key_file_is_refused(
     assert str(key_file) in str(info.value)
     assert f"chmod 600 {key_file}" in str(info.value)
     assert key_file.read_text().strip() not in str(info.value)
+
+
+def test_a_key_file_of_other_bytes_is_named_not_read(
+    fieldlink_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_KEY_ENV)
+    with Fieldlink() as fieldlink:
+        register(fieldlink)
+    key_file = data_dir() / "secret.key"
+    key_file.write_bytes(b"\xff\xfeCANARY-\xe9" + key_file.read_bytes())
+
+    with Fieldlink() as fieldlink, pytest.raises(ConfigurationError) as info:
+        fieldlink.credential(USER, JOHN_DEERE)
+
+    assert str(info.value) == (
+        f"the key file {key_file} holds bytes that are not Fernet keys; restore it "
+        "from a backup, or name the keys in FIELDLINK_SECRET_KEY"
+    )
+
+
+def test_a_key_file_with_a_byte_order_mark_is_read(
+    fieldlink_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_KEY_ENV)
+    with Fieldlink() as fieldlink:
+        written = register(fieldlink)
+    key_file = data_dir() / "secret.key"
+    key_file.write_bytes(codecs.BOM_UTF8 + key_file.read_bytes())
+
+    with Fieldlink() as fieldlink:
+        assert fieldlink.credential(USER, JOHN_DEERE) == written
 
 
 def write_key_file(text: str) -> Path:

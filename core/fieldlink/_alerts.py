@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import hookimpl
-from .errors import ProviderError
-from .http import HttpClient, make_session, redact_url
+from .errors import ConfigurationError, FieldlinkError
+from .http import HttpClient, is_http_url, make_session, redact_url
 from .models import Credential, CredentialStatus
 
 if TYPE_CHECKING:
@@ -129,11 +129,21 @@ class WebhookAlerts:
             thread.start()
 
     def _deliver_logged(self) -> None:
+        # Nobody waits on this thread's result: the log is where it can be seen, one
+        # line, as a command's output; the traceback of a bug only at debug level.
         try:
             self.deliver_due()
-        except Exception:
-            # Nobody waits on this thread's result: the log is where it can be seen.
-            logger.exception("delivering alerts to %s failed", redact_url(self.url))
+        except FieldlinkError as error:
+            logger.error(
+                "delivering alerts to %s failed: %s", redact_url(self.url), error
+            )
+        except Exception as error:
+            logger.error(
+                "delivering alerts to %s failed: unexpected %s",
+                redact_url(self.url),
+                type(error).__name__,
+            )
+            logger.debug("the delivery's traceback", exc_info=error)
 
     def wait(self) -> None:
         """Wait for the delivery rounds started in the background to end.
@@ -184,7 +194,8 @@ class WebhookAlerts:
         }
         try:
             response = self._http.post(self.url, data=data, headers=headers)
-        except ProviderError as error:
+        except FieldlinkError as error:
+            # Unreachable, or a URL no request can go to: retried, then recorded.
             return str(error)
         if 200 <= response.status_code < 300:
             return None
@@ -192,15 +203,31 @@ class WebhookAlerts:
 
 
 def plugin_from_settings(
-    store: Store, url: str | None, secret: str | None, **options: Any
+    store: Store,
+    url: str | None,
+    secret: str | None,
+    *,
+    url_origin: str = WEBHOOK_URL_ENV,
+    secret_origin: str = WEBHOOK_SECRET_ENV,
+    **options: Any,
 ) -> WebhookAlerts | None:
-    """The alerts plugin when a webhook is configured, else None."""
-    if not url:
+    """The alerts plugin when a webhook is configured (a blank URL is none), else
+    None. ``url_origin`` and ``secret_origin`` name where each was set, for the
+    ConfigurationError raised when the URL is not an http(s) URL with a host or
+    the secret is missing or blank."""
+    if not url or not url.strip():
         return None
-    if not secret:
-        from .errors import ConfigurationError
-
+    if not is_http_url(url):
         raise ConfigurationError(
-            f"a webhook URL is set but no secret to sign alerts with; set {WEBHOOK_SECRET_ENV}"
+            f"{url_origin} must be an absolute http or https URL with a host, such as "
+            "https://app.example/fieldlink/alerts; fix it, or unset it to send no "
+            "alerts"
+        )
+    if not secret or not secret.strip():
+        problem = "is blank" if secret else "is not set"
+        raise ConfigurationError(
+            f"a webhook URL is set but {secret_origin}, the secret that signs alerts, "
+            f"{problem}; set it to a long random string your webhook checks the "
+            f"{SIGNATURE_HEADER} header with"
         )
     return WebhookAlerts(store, url, secret, **options)

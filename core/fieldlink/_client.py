@@ -6,9 +6,9 @@ import contextlib
 import functools
 import logging
 import os
-import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,7 +47,7 @@ from .errors import (
     UnknownProviderError,
     UnknownResourceKindError,
 )
-from .http import DEFAULT_TIMEOUT, HttpClient, iter_pages, make_session
+from .http import DEFAULT_TIMEOUT, HttpClient, is_http_url, iter_pages, make_session
 from .models import (
     AppRegistration,
     AuthRequest,
@@ -77,6 +77,8 @@ SANDBOX_STORE_FILE = "sandbox.db"
 SANDBOX_KEY_FILE = "sandbox.key"
 #: A TOML file of per-provider settings, read when the host passes none in code.
 SETTINGS_FILE_ENV = "FIELDLINK_SETTINGS"
+#: Where endpoint overrides not read from the settings file came from, for errors.
+ENDPOINTS_IN_CODE = "given in code, by Fieldlink(endpoints=...) or override_endpoints"
 #: How long a consent flow may take, from start to callback.
 AUTH_SESSION_LIFETIME = timedelta(minutes=10)
 #: An access token this close to expiry is refreshed before it is handed out.
@@ -92,7 +94,9 @@ RETRY_DELAY = timedelta(minutes=5)
 DEFAULT_EVENT_RETENTION = timedelta(days=30)
 #: The longest user id the store keeps (its user_id column).
 USER_ID_MAX_LENGTH = 255
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Unicode categories of characters that do not show: control and format
+#: characters (a zero-width space), line and paragraph separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 #: What to do when no credential is stored, by what was asked of it.
 _CONNECT_FIRST = "connect the user first"
 _SEE_LIST = (
@@ -171,7 +175,7 @@ class _Cached:
 
 def _settings_file(
     path: str | None,
-) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, Any]]]:
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Endpoints and settings from a TOML file: a table per provider id, whose
     ``endpoints`` table overrides URLs and whose other keys are settings::
 
@@ -180,6 +184,9 @@ def _settings_file(
 
         [john-deere.endpoints]
         token_url = "https://proxy.example/token"
+
+    Endpoints are returned as written: they are checked against each provider's
+    names when first applied.
     """
     if not path:
         return {}, {}
@@ -196,7 +203,7 @@ def _settings_file(
         raise ConfigurationError(
             f"{error} (the settings file named by {SETTINGS_FILE_ENV})"
         ) from None
-    endpoints: dict[str, dict[str, str]] = {}
+    endpoints: dict[str, Any] = {}
     settings: dict[str, dict[str, Any]] = {}
     for provider, table in document.items():
         if not isinstance(table, dict):
@@ -204,7 +211,8 @@ def _settings_file(
                 f"{path}: {provider!r} must be a table of settings, like [{provider}]"
             )
         table = dict(table)
-        endpoints[provider] = dict(table.pop("endpoints", {}))
+        if "endpoints" in table:
+            endpoints[provider] = table.pop("endpoints")
         settings[provider] = table
     return endpoints, settings
 
@@ -222,8 +230,8 @@ def check_user_id(user_id: str) -> str:
         problem = "is empty"
     elif user_id != user_id.strip():
         problem = "starts or ends with whitespace"
-    elif _CONTROL_CHARACTER.search(user_id):
-        problem = "holds a control character"
+    elif any(unicodedata.category(c) in _INVISIBLE_CATEGORIES for c in user_id):
+        problem = "holds a control character or another that does not show"
     elif len(user_id) > USER_ID_MAX_LENGTH:
         problem = f"is longer than {USER_ID_MAX_LENGTH} characters"
     else:
@@ -280,9 +288,10 @@ class Fieldlink:
     encrypting one first) defaults to ``FIELDLINK_SECRET_KEY``, else, for the default
     SQLite file only, a key file beside it. ``endpoints`` overrides provider URLs
     (``{"john-deere": {"token_url": ...}}``), for one environment only when given
-    under its name (``{"agvance": {"PRODUCTION": {...}}}``); ``sandbox_url`` points
-    every provider at a running ``fieldlink sandbox``. ``settings`` holds
-    per-provider options (``{"john-deere": {"pkce": True}}``).
+    under its name (``{"agvance": {"PRODUCTION": {...}}}``), each name one of the
+    provider's endpoints and each URL absolute, as checked when first used;
+    ``sandbox_url`` points every provider at a running ``fieldlink sandbox``.
+    ``settings`` holds per-provider options (``{"john-deere": {"pkce": True}}``).
     """
 
     def __init__(
@@ -311,7 +320,14 @@ class Fieldlink:
             # Blank is unset: no file, every default, as when the variable is absent.
             settings_path = (os.environ.get(SETTINGS_FILE_ENV) or "").strip() or None
             endpoints, settings = _settings_file(settings_path)
-        self._endpoint_overrides = {k: dict(v) for k, v in (endpoints or {}).items()}
+        # Checked when first applied, for they name each provider's endpoints.
+        self._endpoint_overrides = dict(endpoints or {})
+        self._endpoints_origin = (
+            f"in the settings file {settings_path}"
+            if settings_path
+            else ENDPOINTS_IN_CODE
+        )
+        self._added_endpoints: dict[str, dict[str, Any]] = {}
         self._settings = {k: dict(v) for k, v in (settings or {}).items()}
         self._settings_path = settings_path
         # Errors name the file a setting came from; those not listed came from code.
@@ -321,7 +337,9 @@ class Fieldlink:
                 provider: dict.fromkeys(table, settings_path)
                 for provider, table in self._settings.items()
             }
-        self._sandbox_url = sandbox_url or os.environ.get(SANDBOX_URL_ENV) or None
+        # Blank is unset, as for FIELDLINK_SETTINGS: no sandbox.
+        sandbox = (sandbox_url or os.environ.get(SANDBOX_URL_ENV) or "").strip()
+        self._sandbox_url = sandbox or None
         self._sandbox: SandboxClient | None = None
         if self._sandbox_url:
             # Emulators, and Werkzeug with them, only load for sandbox use.
@@ -337,6 +355,17 @@ class Fieldlink:
             webhook_secret or os.environ.get(WEBHOOK_SECRET_ENV),
             dict(alert_options or {}),
         )
+        # Errors about the webhook name where the host set it: code or environment.
+        self._webhook_origins = {
+            "url_origin": (
+                "Fieldlink(webhook_url=...)" if webhook_url else WEBHOOK_URL_ENV
+            ),
+            "secret_origin": (
+                "Fieldlink(webhook_secret=...)"
+                if webhook_secret
+                else WEBHOOK_SECRET_ENV
+            ),
+        }
         self._alerts: WebhookAlerts | None = None
         self._alerts_ready = False
         self._registry = registry
@@ -366,7 +395,7 @@ class Fieldlink:
                 if not self._alerts_ready:
                     url, secret, options = self._webhook
                     self._alerts = plugin_from_settings(
-                        self.store, url, secret, **options
+                        self.store, url, secret, **self._webhook_origins, **options
                     )
                     if self._alerts is not None:
                         self._registry.add_plugin(
@@ -384,7 +413,7 @@ class Fieldlink:
             if self._settings_path
             else "Fieldlink(settings=..., endpoints=...)"
         )
-        named = {*self._settings, *self._endpoint_overrides}
+        named = {*self._settings, *self._endpoint_overrides, *self._added_endpoints}
         problem = registry.unknown_providers_problem(named, where)
         if problem:
             logger.warning("%s", problem)
@@ -471,18 +500,27 @@ class Fieldlink:
         self, provider: str, endpoints: Mapping[str, str | Mapping[str, str]]
     ) -> None:
         """Send ``provider``'s calls to other URLs (an emulator, a proxy); URLs under
-        an environment's name apply to that environment alone."""
-        self._endpoint_overrides.setdefault(provider, {}).update(endpoints)
+        an environment's name apply to that environment alone. They apply over those
+        given before, and are checked when first used."""
+        table = _endpoint_table(provider, endpoints, ENDPOINTS_IN_CODE)
+        self._added_endpoints.setdefault(provider, {}).update(table)
 
     def _endpoints(self, loaded: LoadedProvider, environment: str) -> dict[str, str]:
-        endpoints = dict(loaded.info.endpoints[environment])
+        """The provider's URLs for ``environment``, with every override applied in
+        turn (the sandbox's, the host's, those added later), each checked first."""
+        info = loaded.info
+        layers = [
+            (self._endpoint_overrides.get(info.id), self._endpoints_origin),
+            (self._added_endpoints.get(info.id), ENDPOINTS_IN_CODE),
+        ]
         if self._sandbox_url:
-            _apply_endpoints(
-                endpoints, self._sandbox_endpoints(loaded.info.id), environment
-            )
-        _apply_endpoints(
-            endpoints, self._endpoint_overrides.get(loaded.info.id, {}), environment
-        )
+            source = f"from the {info.id} emulator of the sandbox"
+            layers.insert(0, (self._sandbox_endpoints(info.id), source))
+        endpoints = dict(info.endpoints[environment])
+        for overrides, source in layers:
+            if overrides is not None:
+                checked = _checked_endpoints(info, overrides, source)
+                _apply_endpoints(endpoints, checked, environment)
         return endpoints
 
     def _sandbox_endpoints(self, provider: str) -> dict[str, str]:
@@ -881,17 +919,19 @@ class Fieldlink:
             f"its secrets cannot be decrypted with the configured keys, so {provider} "
             "was not asked to revoke it; revoke the grant in the user's account there"
         )
-        logger.warning("revoking the %s credential skipped: %s", provider, failure)
+        logger.info("revoking the %s credential skipped: %s", provider, failure)
         return Deletion(revoked=False, error=failure)
 
     def _revoke(self, credential: Credential) -> Deletion:
+        # Logged at INFO: the Deletion returned carries the failure to the caller,
+        # who says it (the CLI prints it once, as a warning).
         provider = credential.provider
         if provider not in self.registry.providers:
             failure = (
                 f"the {provider} plugin is not loaded, so {provider} was not asked to "
                 "revoke it; revoke the grant in the user's account there"
             )
-            logger.warning("revoking the %s credential skipped: %s", provider, failure)
+            logger.info("revoking the %s credential skipped: %s", provider, failure)
             return Deletion(revoked=False, error=failure)
         try:
             revoked = self._call(
@@ -901,7 +941,7 @@ class Fieldlink:
                 credential=credential,
             )
         except FieldlinkError as error:
-            logger.warning("revoking the %s credential failed: %s", provider, error)
+            logger.info("revoking the %s credential failed: %s", provider, error)
             return Deletion(revoked=False, error=str(error))
         return Deletion(revoked=revoked)
 
@@ -1355,6 +1395,64 @@ def _record_invalid(locked: Any, error: CredentialRevoked) -> None:
         message=f"{previous.value} -> invalid",
         details={"reason": error.error},
     )
+
+
+def _endpoint_table(provider: str, overrides: Any, source: str) -> Mapping[str, Any]:
+    """``overrides`` when they are a table; otherwise the error that says so."""
+    if isinstance(overrides, Mapping):
+        return overrides
+    raise ConfigurationError(
+        f"the {provider} endpoints {source} must be a table of endpoint names to "
+        f"URLs, such as {{'token_url': 'https://proxy.example/token'}}, not a "
+        f"{type(overrides).__name__}",
+        provider=provider,
+    )
+
+
+def _checked_endpoints(
+    info: ProviderInfo, overrides: Any, source: str
+) -> Mapping[str, Any]:
+    """``overrides`` when each name is one of the provider's endpoints, or one of
+    its environments holding a table of them, and each URL absolute; otherwise the
+    ConfigurationError that names the first that is not, and ``source``."""
+    table = _endpoint_table(info.id, overrides, source)
+    for name, value in table.items():
+        if name not in info.environments:
+            _check_endpoint(info, name, value, source)
+            continue
+        scoped = _endpoint_table(info.id, value, f"for {name} {source}")
+        for scoped_name, url in scoped.items():
+            _check_endpoint(info, scoped_name, url, source, environment=name)
+    return table
+
+
+def _check_endpoint(
+    info: ProviderInfo,
+    name: str,
+    url: Any,
+    source: str,
+    *,
+    environment: str | None = None,
+) -> None:
+    scope = f" for {environment}" if environment else ""
+    if name not in info.endpoint_names:
+        valid = ", ".join(info.endpoint_names) or "none"
+        if environment is None:
+            valid += (
+                f"; or an environment ({', '.join(info.environments)}) holding a "
+                "table of them"
+            )
+        raise ConfigurationError(
+            f"{info.id} has no endpoint named {name!r}{scope} ({source}); its "
+            f"endpoints are {valid}",
+            provider=info.id,
+        )
+    if not is_http_url(url):
+        raise ConfigurationError(
+            f"the {info.id} endpoint {name!r}{scope} ({source}) must be an absolute "
+            "http or https URL with a host, such as https://proxy.example/token",
+            provider=info.id,
+        )
 
 
 def _apply_endpoints(

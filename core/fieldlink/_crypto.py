@@ -9,6 +9,7 @@ whitespace (newlines included), which Fernet keys, url-safe base64, never contai
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import stat
@@ -174,7 +175,15 @@ def keyring_from_file(path: Path) -> Keyring:
 
 
 def _read_keys(path: Path) -> list[str]:
-    return split_keys(path.read_text(encoding="utf-8"))
+    try:
+        text = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode("ascii")
+    except UnicodeDecodeError:
+        # Fernet keys are URL-safe base64: anything else is not a key file.
+        raise ConfigurationError(
+            f"the key file {path} holds bytes that are not Fernet keys; restore it "
+            "from a backup, or name the keys in FIELDLINK_SECRET_KEY"
+        ) from None
+    return split_keys(text)
 
 
 def _write_keys(path: Path, keys: list[str]) -> None:

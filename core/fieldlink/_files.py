@@ -38,6 +38,8 @@ def read_json(source: Path | IO[bytes]) -> Any:
             line=error.lineno,
             column=error.colno,
         ) from None
+    except (RecursionError, ValueError) as error:
+        raise _beyond_limits(name, "JSON", error) from None
 
 
 def read_toml(source: Path | IO[bytes]) -> dict[str, Any]:
@@ -58,6 +60,21 @@ def read_toml(source: Path | IO[bytes]) -> dict[str, Any]:
             line=line,
             column=column,
         ) from None
+    except (RecursionError, ValueError) as error:
+        raise _beyond_limits(name, "TOML", error) from None
+
+
+def _beyond_limits(
+    name: str, kind: str, error: RecursionError | ValueError
+) -> FileFormatError:
+    """Valid syntax that Python will not read: nesting deeper than its recursion
+    limit, or an integer longer than its digit limit."""
+    what = (
+        "nested too deeply"
+        if isinstance(error, RecursionError)
+        else "holds a number too long to read"
+    )
+    return FileFormatError(f"{name}: {kind} that {what}", file=name)
 
 
 def _read_text(source: Path | IO[bytes]) -> tuple[str, str]:

@@ -79,10 +79,11 @@ class _Tally:
             self.stopped.append(reason)
 
     def lines(self) -> list[str]:
-        """Why each credential was not refreshed, one line each."""
+        """Why each credential was not refreshed, one line each, up to
+        LISTED_AT_MOST of a kind: one wrong app registration fails them all."""
         return (
-            [f"failed: {line}" for line in sorted(self.failed)]
-            + [f"invalid: {line}" for line in sorted(self.invalid)]
+            _at_most("failed", sorted(self.failed))
+            + _at_most("invalid", sorted(self.invalid))
             + [
                 f"unavailable: {provider}, {count} credential"
                 f"{'' if count == 1 else 's'} left for a later run: "
@@ -91,6 +92,20 @@ class _Tally:
             ]
             + [f"worker stopped: {reason}" for reason in self.stopped]
         )
+
+
+#: How many credentials of one outcome the summary names, one line each.
+LISTED_AT_MOST = 20
+
+
+def _at_most(outcome: str, lines: list[str]) -> list[str]:
+    shown = [f"{outcome}: {line}" for line in lines[:LISTED_AT_MOST]]
+    if len(lines) > LISTED_AT_MOST:
+        shown.append(
+            f"{outcome}: {len(lines) - LISTED_AT_MOST} more, not listed; "
+            "`fieldlink credentials events USER PROVIDER` says why for each"
+        )
+    return shown
 
 
 def run_workers(fieldlink: Fieldlink, *, within: int, workers: int) -> int:

@@ -127,6 +127,23 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
+def is_http_url(value: object) -> bool:
+    """Whether ``value`` is an absolute http or https URL with a host, one that a
+    request can be sent to."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+        requests.PreparedRequest().prepare_url(value, None)
+    except (ValueError, requests.RequestException):
+        return False
+    host = parts.hostname or ""
+    # An empty label ("alerts..example") only fails once the request is sent.
+    labels = host.rstrip(".").split(".")
+    return parts.scheme in ("http", "https") and bool(host) and all(labels)
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Parse ``Retry-After``: delay-seconds or an HTTP date (RFC 9110 section 10.2.3)."""
     if not value:

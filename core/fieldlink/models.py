@@ -106,10 +106,21 @@ class ProviderInfo:
     settings: tuple[str, ...] | None = attrs.field(
         default=None, converter=_optional_strings
     )
+    #: The names of endpoints the plugin reads that ``endpoints`` gives no URL for
+    #: (unpublished ones, an optional revocation endpoint): a host may set them, and
+    #: an override of any name not here or in ``endpoints`` is refused.
+    #: ``OAuth2Provider`` adds the names it reads itself.
+    extra_endpoints: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @property
     def environments(self) -> tuple[str, ...]:
         return tuple(self.endpoints)
+
+    @property
+    def endpoint_names(self) -> tuple[str, ...]:
+        """Every endpoint a host may override, in any environment, sorted."""
+        named = {name for urls in self.endpoints.values() for name in urls}
+        return tuple(sorted(named.union(self.extra_endpoints)))
 
 
 @attrs.frozen

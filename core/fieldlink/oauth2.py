@@ -52,6 +52,8 @@ CLIENT_SECRET_POST = "client_secret_post"
 REVOKING_ERRORS = frozenset({"invalid_grant"})
 #: The settings a host may give every OAuth2Provider: the starred OAuth2Settings.
 OAUTH2_SETTINGS = ("client_auth", "default_expires_in", "pkce", "scopes")
+#: The endpoints every OAuth2Provider reads; a provider may have no revoke_url.
+OAUTH2_ENDPOINTS = ("authorize_url", "token_url", "revoke_url")
 
 
 @attrs.frozen
@@ -246,12 +248,19 @@ class OAuth2Provider:
 
     @hookimpl
     def describe_provider(self) -> ProviderInfo:
-        """``info``, with the settings this class reads added to those declared."""
-        declared = self.info.settings
+        """``info``, with the settings and endpoints this class reads added to
+        those declared."""
+        info = attrs.evolve(
+            self.info,
+            extra_endpoints=dict.fromkeys(
+                (*self.info.extra_endpoints, *OAUTH2_ENDPOINTS)
+            ),
+        )
+        declared = info.settings
         if declared is None:
-            return self.info
+            return info
         return attrs.evolve(
-            self.info, settings=tuple(dict.fromkeys((*OAUTH2_SETTINGS, *declared)))
+            info, settings=tuple(dict.fromkeys((*OAUTH2_SETTINGS, *declared)))
         )
 
     # Connecting

@@ -24,7 +24,7 @@ from fieldlink.forms import FormProvider
 from fieldlink.models import AuthKind, Form, FormField, Grant, Page, ProviderInfo
 from fieldlink.paging import read_resources
 
-from ._options import PROVIDER_ID, SETTINGS, Options, endpoint
+from ._options import ENDPOINTS, PROVIDER_ID, SETTINGS, Options, endpoint
 from ._session import sign_in
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ class Agvance(FormProvider):
         resource_parents={"farms": "growers", "fields": "farms"},
         # No URL is public: each environment waits for the host's endpoints.
         endpoints={"STAGE": {}, "PRODUCTION": {}},
+        extra_endpoints=tuple(ENDPOINTS),
         documentation_url="https://docs.withleaf.io/providers/agvance",
         min_core_version="0.1.0",
         settings=SETTINGS,

@@ -56,6 +56,7 @@ class Raven(OAuth2Provider):
         # Leaf uses no clientEnvironment for Raven: one environment, and no URL that
         # could be taken for Raven's own.
         endpoints={"PRODUCTION": {}},
+        extra_endpoints=REQUIRED_ENDPOINTS,
         documentation_url="https://docs.withleaf.io/providers/raven",
         min_core_version="0.1.0",
         settings=("page_size",),

@@ -65,6 +65,8 @@ class Stara(FormProvider):
         resource_kinds=("fields",),
         # Leaf takes no clientEnvironment for Stara: one environment.
         endpoints={"PRODUCTION": _ENDPOINTS},
+        # Unpublished: used only when the host names one.
+        extra_endpoints=("refresh_url",),
         documentation_url="https://docs.withleaf.io/providers/stara",
         min_core_version="0.1.0",
         settings=SETTINGS,
