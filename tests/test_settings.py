@@ -572,8 +572,8 @@ def test_endpoints_given_in_code_are_checked_and_named_as_code(fieldlink_home):
             fl.start_auth(USER, "john-deere", redirect_uri=CALLBACK_URI)
 
     assert str(info.value).startswith(
-        "john-deere has no endpoint named 'token_uri' (given in code "
-        "(Fieldlink(endpoints=...) or override_endpoints)); its endpoints are "
+        "john-deere has no endpoint named 'token_uri' (given in code, by "
+        "Fieldlink(endpoints=...) or override_endpoints); its endpoints are "
     )
 
 
