@@ -24,10 +24,10 @@ from fieldlink import (
     ProviderInfo,
     hookimpl,
 )
-from fieldlink._crypto import Keyring
+from fieldlink._crypto import SECRET_KEY_ENV, Keyring
 from fieldlink._store import Store
 from fieldlink.http import HttpClient, make_session
-from fieldlink.sandbox import drive_consent
+from fieldlink.sandbox import canary, drive_consent
 from fieldlink.testing import CALLBACK_URI
 
 JOHN_DEERE = "john-deere"
@@ -233,3 +233,27 @@ def connect_by_cli(provider: str, user_id: str) -> subprocess.CompletedProcess[s
     return subprocess.CompletedProcess(
         process.args, process.returncode, stdout, "".join(seen)
     )
+
+
+def john_deere_payload() -> dict[str, str]:
+    """A John Deere credential body whose secrets are canaries."""
+    return {
+        "clientKey": "john-deere-sandbox-client",
+        "clientSecret": canary("client-secret"),
+        "refreshToken": canary("refresh"),
+        "clientEnvironment": "STAGE",
+    }
+
+
+def register(fieldlink: Fieldlink, user_id: str = USER) -> Credential:
+    """Store :func:`john_deere_payload` for ``user_id``, with no refresh: the tests
+    that use it are about the store, not the provider."""
+    return fieldlink.register(user_id, JOHN_DEERE, john_deere_payload(), verify=False)
+
+
+def default_store_with_key_file(monkeypatch: pytest.MonkeyPatch) -> Credential:
+    """The default store, made with the key file it generates (no
+    FIELDLINK_SECRET_KEY), holding one credential; that file is ``key_file()``."""
+    monkeypatch.delenv(SECRET_KEY_ENV)
+    with Fieldlink() as fieldlink:
+        return register(fieldlink)

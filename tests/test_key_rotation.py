@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from fieldlink import Fieldlink
 from fieldlink._crypto import SECRET_KEY_ENV, Keyring, generate_key
+from fieldlink._crypto import key_file as default_key_file
 from fieldlink._paths import data_dir
 from fieldlink._store import state_hash
 from fieldlink._tables import auth_sessions
@@ -22,23 +23,19 @@ from fieldlink.cli import cli
 from fieldlink.sandbox import canary
 from fieldlink.testing import CALLBACK_URI, assert_no_canary
 
-from .support import JOHN_DEERE, USER, Database
+from .support import (
+    JOHN_DEERE,
+    USER,
+    Database,
+    default_store_with_key_file,
+    register,
+)
 
 
 def run(*args: str) -> Result:
     result = CliRunner().invoke(cli, list(args))
     assert_no_canary(result.output, "CLI output")
     return result
-
-
-def register(fieldlink: Fieldlink, user_id: str = USER) -> None:
-    payload = {
-        "clientKey": "john-deere-sandbox-client",
-        "clientSecret": canary("client-secret"),
-        "refreshToken": canary("refresh"),
-        "clientEnvironment": "STAGE",
-    }
-    fieldlink.register(user_id, JOHN_DEERE, payload, verify=False)
 
 
 def sessions(fieldlink: Fieldlink) -> list[str]:
@@ -182,10 +179,8 @@ def test_a_rotation_error_names_the_table_and_the_row(
 def test_a_key_file_left_by_a_failed_rotation_reads_as_the_variable(
     fieldlink_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(SECRET_KEY_ENV)
-    with Fieldlink() as host:
-        register(host)
-    key_file = data_dir() / "secret.key"
+    default_store_with_key_file(monkeypatch)
+    key_file = default_key_file()
     old_key = key_file.read_text().strip()
     with Fieldlink(secret_key=[generate_key(), old_key]) as lost:
         register(lost, "grower-2")
@@ -224,10 +219,8 @@ def test_a_key_that_did_not_write_the_store_is_refused_before_it_writes(
     fieldlink_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The default store and its key file, then one command run with another key."""
-    monkeypatch.delenv(SECRET_KEY_ENV)
-    with Fieldlink() as host:
-        register(host)
-    key_file = data_dir() / "secret.key"
+    default_store_with_key_file(monkeypatch)
+    key_file = default_key_file()
     other_key = generate_key()
     monkeypatch.setenv(SECRET_KEY_ENV, other_key)
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from fieldlink import Credential, Fieldlink
+from fieldlink import Fieldlink
 from fieldlink._crypto import SECRET_KEY_ENV, Keyring, generate_key
+from fieldlink._crypto import key_file as default_key_file
 from fieldlink._paths import data_dir
 from fieldlink._store import HEAD_REVISION, Store
 from fieldlink._tables import auth_sessions, metadata
@@ -33,22 +34,14 @@ from fieldlink.errors import (
 from fieldlink.sandbox import CANARY, canary
 from fieldlink.testing import CALLBACK_URI, SandboxedProvider
 
-from .support import JOHN_DEERE, USER, Database, consent
-
-
-def john_deere_payload() -> dict[str, str]:
-    return {
-        "clientKey": "john-deere-sandbox-client",
-        "clientSecret": canary("client-secret"),
-        "refreshToken": canary("refresh"),
-        "clientEnvironment": "STAGE",
-    }
-
-
-def register(fieldlink: Fieldlink, user_id: str = USER) -> Credential:
-    # No refresh: these tests are about the store, not the provider.
-    return fieldlink.register(user_id, JOHN_DEERE, john_deere_payload(), verify=False)
-
+from .support import (
+    JOHN_DEERE,
+    USER,
+    Database,
+    consent,
+    default_store_with_key_file,
+    register,
+)
 
 # Schema
 
@@ -307,10 +300,8 @@ def test_generated_key_file_is_private(
     fieldlink_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Without a database URL and a key, the default store makes its own key file.
-    monkeypatch.delenv(SECRET_KEY_ENV)
-    with Fieldlink() as fieldlink:
-        written = register(fieldlink)
-    key_file = data_dir() / "secret.key"
+    written = default_store_with_key_file(monkeypatch)
+    key_file = default_key_file()
 
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     with Fieldlink() as fieldlink:
@@ -323,10 +314,8 @@ def test_generated_key_file_is_private(
 def test_readable_key_file_is_refused(
     fieldlink_home: Path, monkeypatch: pytest.MonkeyPatch, mode: int
 ) -> None:
-    monkeypatch.delenv(SECRET_KEY_ENV)
-    with Fieldlink() as fieldlink:
-        register(fieldlink)
-    key_file = data_dir() / "secret.key"
+    default_store_with_key_file(monkeypatch)
+    key_file = default_key_file()
     key_file.chmod(mode)
 
     with Fieldlink() as fieldlink, pytest.raises(ConfigurationError) as info:
@@ -340,10 +329,8 @@ def test_readable_key_file_is_refused(
 def test_a_key_file_of_other_bytes_is_named_not_read(
     fieldlink_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(SECRET_KEY_ENV)
-    with Fieldlink() as fieldlink:
-        register(fieldlink)
-    key_file = data_dir() / "secret.key"
+    default_store_with_key_file(monkeypatch)
+    key_file = default_key_file()
     key_file.write_bytes(b"\xff\xfeCANARY-\xe9" + key_file.read_bytes())
 
     with Fieldlink() as fieldlink, pytest.raises(ConfigurationError) as info:
@@ -358,10 +345,8 @@ def test_a_key_file_of_other_bytes_is_named_not_read(
 def test_a_key_file_with_a_byte_order_mark_is_read(
     fieldlink_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(SECRET_KEY_ENV)
-    with Fieldlink() as fieldlink:
-        written = register(fieldlink)
-    key_file = data_dir() / "secret.key"
+    written = default_store_with_key_file(monkeypatch)
+    key_file = default_key_file()
     key_file.write_bytes(codecs.BOM_UTF8 + key_file.read_bytes())
 
     with Fieldlink() as fieldlink:
