@@ -33,6 +33,22 @@ from fieldlink.testing import CALLBACK_URI
 JOHN_DEERE = "john-deere"
 #: The user the ``deere`` fixture connects.
 USER = "grower-1"
+#: User ids every entry point refuses, each with the reason it gives.
+BAD_USER_IDS = {
+    "empty": ("", "is empty"),
+    "blank": ("   ", "starts or ends with whitespace"),
+    "leading space": (" user-42", "starts or ends with whitespace"),
+    "trailing space": ("user-42 ", "starts or ends with whitespace"),
+    "tab": ("\tuser-42", "starts or ends with whitespace"),
+    "newline": ("user-42\n", "starts or ends with whitespace"),
+    "nul": ("user\x0042", "holds a control character or another that does not show"),
+    "escape": ("user\x1b42", "holds a control character or another that does not show"),
+    "delete": ("user\x7f42", "holds a control character or another that does not show"),
+    "zero-width space": (
+        "user\u200b42",
+        "holds a control character or another that does not show",
+    ),
+}
 #: The provider of :func:`provider_context`, which no plugin provides.
 TEST_PROVIDER = "test-provider"
 

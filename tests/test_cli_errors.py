@@ -27,6 +27,8 @@ from fieldlink.http import make_session
 from fieldlink.sandbox import drive_consent, mount, serve
 from fieldlink.testing import CALLBACK_URI, assert_no_canary
 
+from .support import BAD_USER_IDS
+
 USER = "grower-1"
 MISTYPED = "john-deer"
 
@@ -157,16 +159,6 @@ def test_a_value_out_of_range_is_wrong_usage(fieldlink_home, args):
     assert re.search(r"Invalid value for '--\w+'", result.output)
 
 
-BAD_USER_IDS = {
-    "empty": ("", "is empty"),
-    "blank": ("   ", "starts or ends with whitespace"),
-    "padded": (" user-42", "starts or ends with whitespace"),
-    "newline": ("user-42\n", "starts or ends with whitespace"),
-    "control": (
-        "user\x1b42",
-        "holds a control character or another that does not show",
-    ),
-}
 # Every command that takes a user id.
 USER_COMMANDS = {
     "connect": ("connect", "sentera", "--port", "0", "--no-browser", "--user"),

@@ -22,6 +22,7 @@ from fieldlink.errors import (
 )
 from fieldlink.http import HttpClient, make_session
 
+from . import support
 from .support import JOHN_DEERE, USER
 
 MISTYPED = "john-deer"
@@ -75,16 +76,7 @@ USER_CALLS: dict[str, Callable[[Fieldlink, Any], Any]] = {
     ),
 }
 BAD_USER_IDS = {
-    "empty": ("", "is empty"),
-    "blank": ("   ", "starts or ends with whitespace"),
-    "trailing space": ("user-42 ", "starts or ends with whitespace"),
-    "tab": ("\tuser-42", "starts or ends with whitespace"),
-    "nul": ("user\x0042", "holds a control character or another that does not show"),
-    "delete": ("user\x7f42", "holds a control character or another that does not show"),
-    "zero-width space": (
-        "user\u200b42",
-        "holds a control character or another that does not show",
-    ),
+    **support.BAD_USER_IDS,
     "too long": ("u" * 256, "is longer than 255 characters"),
     "not a string": (42, "must be a string, not int"),
 }

@@ -107,8 +107,8 @@ class Keyring:
         except InvalidToken:
             raise DecryptionError(
                 f"{what} cannot be decrypted with any key of {self.source}, so it "
-                "cannot be re-encrypted; keep the key it was written with after the "
-                f"new one ({SECRET_KEY_ENV}=NEW,OLD) until the rotation is done"
+                "cannot be re-encrypted; keep the key it was written with there, "
+                "after the new one, until the rotation is done, or delete the row"
             ) from None
 
 

@@ -260,6 +260,8 @@ class PluginRegistry:
     def selection_problem(self) -> str | None:
         """What is wrong with FIELDLINK_PLUGINS, if it names plugins not installed
         or none at all."""
+        if not (self.none_selected or self.not_installed):
+            return None
         installed = ", ".join(sorted(self._installed())) or "none"
         if self.none_selected:
             return (
@@ -267,8 +269,6 @@ class PluginRegistry:
                 f"the plugins to load (installed: {installed}), or unset it to load "
                 "every plugin"
             )
-        if not self.not_installed:
-            return None
         named = ", ".join(repr(name) for name in self.not_installed)
         return (
             f"{PLUGINS_ENV} names {named}, which no installed plugin provides "
